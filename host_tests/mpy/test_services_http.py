@@ -1,0 +1,84 @@
+# A 256 KB HTTP GET hashed as it streams on a 96 KB heap (see test_services_ftp.py for why
+# not 64 KB), with a flat live heap; the status arrives after the body (D50) and a 404 is a
+# status, not an exception.
+# needs: sim, http
+# heapsize: 96K
+import gc
+import hashlib
+import os
+import sys
+
+from mpytest import eq, ok, raises, run
+
+# The driver as .mpy files, as on a board: compiling it from source needs more than 64 KB.
+sys.path.insert(0, os.getenv("WIP_MPY_PATH"))
+
+import wip  # noqa: E402
+
+CHUNK = 512
+SAMPLE_EVERY = 32
+SLACK = 256
+
+
+def env(name):
+    return os.getenv(name)
+
+
+_modem = []
+
+
+def modem():
+    """The one Modem of this script, on the simulator's TCP UART."""
+    if not _modem:
+        m = wip.Modem(wip.tcp_stream("127.0.0.1", int(env("WIPSIM_PORT"))),
+                      guard_time=float(env("WIPSIM_GUARD")), timeout=10)
+        m.start()
+        m.gprs("internet")
+        _modem.append(m)
+    return _modem[0]
+
+
+def bytes_hex(b):
+    return "".join("%02x" % x for x in b)
+
+
+def test_http_256k_get_streams_in_flat_memory():
+    m = modem()
+    buf = bytearray(CHUNK)
+    digest = hashlib.sha256()
+    r = m.http_get(env("WIP_HTTP_URL"))
+    raises(OSError, lambda: r.status)  # D50: only known once the body has been read
+    total = 0
+    chunks = 0
+    first = peak = 0
+    while True:
+        n = r.readinto(buf)
+        if not n:
+            break
+        digest.update(buf if n == CHUNK else memoryview(buf)[:n])
+        total += n
+        chunks += 1
+        if chunks == 1 or chunks % SAMPLE_EVERY == 0:
+            gc.collect()
+            live = gc.mem_alloc()
+            if chunks == 1:
+                first = peak = live
+            elif live > peak:
+                peak = live
+    eq(r.status, 200)
+    eq(total, int(env("WIP_HTTP_SIZE")))
+    eq(bytes_hex(digest.digest()), env("WIP_HTTP_SHA256"))
+    print("http live heap after first chunk %d, peak %d" % (first, peak))
+    ok(peak - first <= SLACK, "live heap grew by %d bytes" % (peak - first))
+
+
+def test_http_404_and_post():
+    m = modem()
+    r = m.http_get(env("WIP_HTTP_BASE") + "/missing")
+    eq(r.status, 404)
+    r.close()
+    r = m.http_request("POST", env("WIP_HTTP_BASE") + "/echo", data=b"\x03\x10 body")
+    eq(r.status, 200)
+
+
+run(globals())

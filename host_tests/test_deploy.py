@@ -1,0 +1,94 @@
+"""tools/deploy.py --dry-run: the mpremote commands name the board's arch and files.
+
+CI has no board, so these check the plan deploy would execute, command by command.
+"""
+
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tools import build_mpy, deploy
+
+ROOT = Path(__file__).resolve().parent.parent
+BOARD_ARCH = {"esp32": "xtensawin", "rp2040": "armv6m"}
+
+
+def dry_run(tmp_path, *args):
+    result = subprocess.run(
+        [sys.executable, "tools/deploy.py", "--dry-run", "--out", str(tmp_path), *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return [shlex.split(line) for line in result.stdout.splitlines()]
+
+
+def copies(commands):
+    """{destination on the board: local source} of every `fs cp`."""
+    return {cmd[-1]: cmd[-2] for cmd in commands if cmd[3:5] == ["fs", "cp"]}
+
+
+@pytest.mark.parametrize("board", sorted(BOARD_ARCH))
+def test_dry_run_copies_the_boards_arch_build_config_and_app(tmp_path, board):
+    port = "/dev/ttyUSB0" if board == "esp32" else "/dev/ttyACM0"
+    commands = dry_run(tmp_path, "--board", board, "--port", port)
+    assert all(cmd[:3] == ["mpremote", "connect", port] for cmd in commands)
+    cp = copies(commands)
+    arch = BOARD_ARCH[board]
+    packages = build_mpy.all_packages()
+    expected_modules = {target for name in ("wip", "wip-shim")
+                        for _, target in packages[name].files}
+    mpy_dests = {dest for dest in cp if dest.endswith(".mpy")}
+    assert mpy_dests == {":lib/" + t[:-3] + ".mpy" for t in expected_modules}
+    for dest in mpy_dests:
+        src = Path(cp[dest])
+        assert src.parts[-3] == arch, f"{dest} comes from {src}, not the {arch} build"
+        header = src.read_bytes()[:4]
+        assert header[:2] == b"M\x06", f"{src} is not a v6 .mpy file"
+    assert cp[":board.py"] == f"boards/{board}/board.py"
+    assert cp[":main.py"] == f"boards/{board}/main.py"
+    assert cp[":lib/sensor_app.py"] == "boards/common/sensor_app.py"
+    for src in cp.values():
+        assert (ROOT / src).is_file() or Path(src).is_file(), src
+    # Directories before the files that go in them; the reset comes last.
+    first_cp = next(i for i, cmd in enumerate(commands) if cmd[3:5] == ["fs", "cp"])
+    mkdirs = [cmd[-1] for cmd in commands[:first_cp] if cmd[3:5] == ["fs", "mkdir"]]
+    assert mkdirs == [":lib", ":lib/wip"]
+    assert commands[-1][3:] == ["reset"]
+    mip = [cmd for cmd in commands if cmd[3] == "mip"]
+    assert mip == [["mpremote", "connect", port, "mip", "install", "umqtt.simple", "requests"]]
+
+
+def test_native_code_is_built_for_the_boards_arch(tmp_path):
+    """The viper codec's .mpy carries the board's native arch in its header."""
+    arch_codes = {"x64": 2, "armv6m": 4, "armv7emsp": 7, "xtensawin": 10}
+    for board, arch in BOARD_ARCH.items():
+        commands = dry_run(tmp_path / board, "--board", board, "--port", "/dev/x")
+        viper = Path(copies(commands)[":lib/wip/_codec_viper.mpy"])
+        assert viper.read_bytes()[2] >> 2 == arch_codes[arch]
+
+
+def test_extra_parts_and_no_mip(tmp_path):
+    commands = dry_run(tmp_path, "--board", "rp2040", "--port", "/dev/ttyACM0",
+                       "--parts", "wip-shim,wip-supervisor", "--no-mip")
+    cp = copies(commands)
+    assert ":lib/wip/supervisor.mpy" in cp
+    assert ":lib/wip/__init__.mpy" in cp  # the core comes with any part
+    assert not any(cmd[3] == "mip" for cmd in commands)
+
+
+def test_unknown_board_and_part_are_refused(tmp_path):
+    for args in (["--board", "nosuch"], ["--board", "esp32", "--parts", "wip-nosuch"]):
+        result = subprocess.run(
+            [sys.executable, "tools/deploy.py", "--dry-run", "--port", "/dev/x",
+             "--out", str(tmp_path), *args],
+            cwd=ROOT, capture_output=True, text=True, timeout=60,
+        )
+        assert result.returncode != 0
+        assert "unknown" in result.stderr
+
+
+def test_deployable_boards_are_the_hardware_boards():
+    assert deploy.deployable_boards() == sorted(BOARD_ARCH)

@@ -1,0 +1,131 @@
+"""The type stubs (mpy/wip/*.pyi) name every public attribute the modules define, and no more.
+
+Read with `ast`, so MicroPython-only code (viper, const) needs no importing:
+* a module's public names: top-level def/class/assignments without a leading underscore
+  (not those in try/except blocks: platform fallbacks such as `const` or `ticks_ms` on
+  CPython), plus, for the package, `__all__` and the lazily imported parts of `_LAZY`;
+* a public class's public members: its methods and class attributes, which the stub class
+  must declare; the stub may add instance attributes the class assigns as `self.<name>`.
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+WIP_DIR = ROOT / "mpy" / "wip"
+# Internal layers with no user-facing API (design.md): the line parser and the viper twin.
+INTERNAL = {"parser", "_codec_viper"}
+MODULES = sorted(p.stem for p in WIP_DIR.glob("*.py") if p.stem not in INTERNAL)
+
+
+def public(name):
+    return not name.startswith("_")
+
+
+def assigned_names(node):
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    for target in targets:
+        for sub in ast.walk(target):
+            if isinstance(sub, ast.Name):
+                yield sub.id
+
+
+def top_level(tree, with_imports):
+    """{name: ClassDef or None} for the public top-level names of a module or stub."""
+    names = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            names[node.name] = None
+        elif isinstance(node, ast.ClassDef):
+            names[node.name] = node
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            names.update(dict.fromkeys(assigned_names(node)))
+        elif with_imports and isinstance(node, ast.ImportFrom):
+            # In a stub only `from m import x as x` re-exports (PEP 484); other imports are
+            # for the annotations.
+            names.update((a.asname, None) for a in node.names if a.asname == a.name)
+        # Names bound inside try/except are platform fallbacks (const, ticks_ms on CPython).
+    return {name: node for name, node in names.items() if public(name)}
+
+
+def class_members(cls):
+    """Public methods and class attributes in a class body."""
+    members = set()
+    for node in cls.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            members.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            members.update(assigned_names(node))
+    return {m for m in members if public(m)}
+
+
+def instance_attributes(cls):
+    """Names the class's methods assign as self.<name>."""
+    names = set()
+    for node in ast.walk(cls):
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and \
+                isinstance(node.value, ast.Name) and node.value.id == "self":
+            names.add(node.attr)
+    return {n for n in names if public(n)}
+
+
+def module_api(name):
+    """{public name: ClassDef or None} that module `name` defines (or exports)."""
+    tree = ast.parse((WIP_DIR / f"{name}.py").read_text())
+    if name != "__init__":
+        return top_level(tree, with_imports=False)
+    api = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and assigned_names(node).__next__() == "__all__":
+            api.update(dict.fromkeys(ast.literal_eval(node.value)))
+        if isinstance(node, ast.Assign) and assigned_names(node).__next__() == "_LAZY":
+            api.update(dict.fromkeys(ast.literal_eval(node.value)))
+    return api
+
+
+def stub_api(name):
+    path = WIP_DIR / f"{name}.pyi"
+    if not path.is_file():
+        pytest.fail(f"mpy/wip/{name}.pyi is missing")
+    return top_level(ast.parse(path.read_text()), with_imports=True)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_stub_names_every_public_name_and_nothing_else(name):
+    api = module_api(name)
+    stub = stub_api(name)
+    assert sorted(set(api) - set(stub)) == [], f"{name}.pyi lacks these public names"
+    assert sorted(set(stub) - set(api)) == [], f"{name}.pyi names what {name}.py lacks"
+
+
+@pytest.mark.parametrize("name", [m for m in MODULES if m != "__init__"])
+def test_stub_classes_declare_every_public_member(name):
+    api = module_api(name)
+    stub = stub_api(name)
+    for cls_name, cls in api.items():
+        if cls is None:
+            continue
+        stub_cls = stub.get(cls_name)
+        assert isinstance(stub_cls, ast.ClassDef), f"{name}.pyi: {cls_name} is not a class"
+        declared = class_members(stub_cls)
+        assert sorted(class_members(cls) - declared) == [], f"{name}.pyi: {cls_name} lacks"
+        allowed = class_members(cls) | instance_attributes(cls) | inherited(cls, api)
+        assert sorted(declared - allowed) == [], f"{name}.pyi: {cls_name} invents"
+
+
+def inherited(cls, api):
+    """Public members of base classes defined in the same module (e.g. a Response base)."""
+    members = set()
+    for base in cls.bases:
+        if isinstance(base, ast.Name) and isinstance(api.get(base.id), ast.ClassDef):
+            members |= class_members(api[base.id]) | instance_attributes(api[base.id])
+    if any(isinstance(b, ast.Name) and b.id in ("OSError", "Exception") for b in cls.bases):
+        members |= {"args", "errno"}
+    return members
+
+
+def test_every_stub_belongs_to_a_module():
+    stubs = {p.stem for p in WIP_DIR.glob("*.pyi")}
+    assert sorted(stubs - set(MODULES)) == []

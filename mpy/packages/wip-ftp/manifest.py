@@ -1,0 +1,13 @@
+metadata(
+    description="FTP sessions for the wip driver (+WIPCREATE=4)",
+    version="0.1.0",
+    license="MIT",
+)
+# The core lives next to this folder; a firmware manifest may also add_library() it.
+add_library("micropython-wip", "..")
+require("wip", library="micropython-wip")
+package(
+    "wip",
+    files=("ftp.py",),
+    base_path="../..",
+)

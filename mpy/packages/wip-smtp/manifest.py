@@ -1,0 +1,13 @@
+metadata(
+    description="SMTP sessions for the wip driver (+WIPCREATE=6)",
+    version="0.1.0",
+    license="MIT",
+)
+# The core lives next to this folder; a firmware manifest may also add_library() it.
+add_library("micropython-wip", "..")
+require("wip", library="micropython-wip")
+package(
+    "wip",
+    files=("smtp.py",),
+    base_path="../..",
+)

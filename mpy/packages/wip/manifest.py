@@ -1,0 +1,20 @@
+metadata(
+    description="WIP Soft (Wavecom) GPRS module driver: sockets over AT commands",
+    version="0.1.0",
+    license="MIT",
+)
+package(
+    "wip",
+    files=(
+        "__init__.py",
+        "errors.py",
+        "modem.py",
+        "parser.py",
+        "codec.py",
+        "_codec_viper.py",
+        "filexfer.py",
+        "socket.py",
+        "streams.py",
+    ),
+    base_path="../..",
+)

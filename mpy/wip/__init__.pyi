@@ -1,0 +1,30 @@
+"""Type stubs for the wip package: internet sockets through a Wavecom WIP Soft module."""
+
+from . import ftp as ftp
+from . import http as http
+from . import ping as ping
+from . import pop3 as pop3
+from . import shim as shim
+from . import smtp as smtp
+from . import supervisor as supervisor
+from .errors import WipError as WipError
+from .filexfer import FileTransfer as FileTransfer
+from .modem import Modem as Modem
+from .socket import AF_INET as AF_INET
+from .socket import IP_TOS as IP_TOS
+from .socket import IP_TTL as IP_TTL
+from .socket import IPPROTO_IP as IPPROTO_IP
+from .socket import IPPROTO_TCP as IPPROTO_TCP
+from .socket import IPPROTO_UDP as IPPROTO_UDP
+from .socket import SHUT_RD as SHUT_RD
+from .socket import SHUT_RDWR as SHUT_RDWR
+from .socket import SHUT_WR as SHUT_WR
+from .socket import SO_REUSEADDR as SO_REUSEADDR
+from .socket import SOCK_DGRAM as SOCK_DGRAM
+from .socket import SOCK_STREAM as SOCK_STREAM
+from .socket import SOL_SOCKET as SOL_SOCKET
+from .socket import TCP_NODELAY as TCP_NODELAY
+from .socket import Socket as Socket
+from .streams import serial_stream as serial_stream
+from .streams import tcp_stream as tcp_stream
+from .supervisor import Supervisor as Supervisor

@@ -1,0 +1,63 @@
+"""WipError and the errno numbers the driver raises (spec §5, design "Errors").
+
+``WipError(code)`` is an OSError whose ``.code`` is the module's number (``+CME ERROR: n``;
+``-1`` stands for a plain ``ERROR``, i.e. a syntax error, D2). ``.errno`` (``args[0]``) is the
+closest POSIX errno so code written for ordinary sockets keeps working: 843 is ECONNRESET,
+842 EHOSTUNREACH, 838 ENOBUFS, 833 EADDRINUSE, everything else EIO. ``args[1]`` is a short
+message (the guide's wording for the common codes; spec §5 has them all).
+
+The errno values are Linux's; MicroPython ports use the same numbers.
+"""
+
+EPERM = 1
+EIO = 5
+EBADF = 9
+EAGAIN = 11
+EINVAL = 22
+EPIPE = 32
+EMSGSIZE = 90
+ENOPROTOOPT = 92
+EOPNOTSUPP = 95
+EADDRINUSE = 98
+ECONNRESET = 104
+ENOBUFS = 105
+EISCONN = 106
+ENOTCONN = 107
+ETIMEDOUT = 110
+EHOSTUNREACH = 113
+EALREADY = 114
+
+ERROR_PLAIN = -1  # plain "ERROR": syntax error or CMEE=0 (D2)
+
+_TEXT = {
+    -1: "ERROR (syntax)",
+    803: "not allowed in the current stack state",
+    830: "bad index",
+    831: "bad state",
+    838: "no more free socket",
+    840: "already active",
+    842: "destination host unreachable",
+    843: "connection reset by peer",
+}
+
+_ERRNO = {843: ECONNRESET, 842: EHOSTUNREACH, 838: ENOBUFS, 833: EADDRINUSE}
+
+
+class WipError(OSError):
+    """A module error: ``.code`` is the module's code, ``.errno`` the nearest POSIX errno."""
+
+    def __init__(self, code, message=None):
+        if message is None:
+            message = "WIP error %d: %s" % (code, _TEXT.get(code, "module error"))
+        super().__init__(_ERRNO.get(code, EIO), message)
+        self.code = code
+
+
+def timeout_error():
+    """OSError(ETIMEDOUT): a deadline passed."""
+    return OSError(ETIMEDOUT, "timed out")
+
+
+def again_error():
+    """OSError(EAGAIN): a non-blocking call found nothing to do."""
+    return OSError(EAGAIN, "would block")

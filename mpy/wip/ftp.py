@@ -1,0 +1,266 @@
+"""FTP client session over the module's WIP FTP service (+WIPCREATE=4, +WIPFILE=4; spec §2.3,
+§2.5 options 40-41, §2.6).
+
+    with modem.ftp("127.0.0.1", "user", "secret", port=2121) as ftp:
+        ftp.put("data.bin", b"...")              # bytes, or any object with readinto()
+        with ftp.open("data.bin", "rb") as f:    # streamed download
+            n = f.readinto(buf)
+        blob = ftp.get("data.bin")
+
+The module keeps one service session at a time (D34). The session holds that slot from
+construction to close(); opening another session meanwhile raises WipError(840) naming this
+one before anything is sent. Transfers are streamed: downloads go from the modem's receive
+buffer straight into the caller's buffer, uploads are sent from the caller's bytes or through
+one buffer allocated in the constructor, so memory use does not grow with file size.
+"""
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(value):
+        return value
+
+
+from .errors import WipError
+from .parser import parse_int, split_fields
+
+PROTO = const(4)
+IDX = const(1)
+OPT_TYPE = const(40)
+OPT_PASSIVE = const(41)
+MAX_PATH = const(128)
+
+
+class FTP:
+    """An FTP session: connected and logged in once the constructor returns (D28)."""
+
+    def __init__(self, m, host, user, password, port=21, passive=True, binary=True,
+                 account=None, timeout=30, chunk=512):
+        fields = [m.quote(host), str(int(port)), m.quote(user), m.quote(password)]
+        if account is not None:
+            fields.append(m.quote(account))
+        self.m = m
+        self.host = host
+        self.port = port
+        self.timeout = timeout
+        self.closed = True
+        self._transfer = None
+        self._buf = bytearray(chunk)
+        _claim(m, self)
+        try:
+            # D26: the port field is always sent; FTP needs user and password.
+            m.command("+WIPCREATE=4,1," + ",".join(fields), timeout)
+        except BaseException:
+            _release(m, self)
+            raise
+        self.closed = False
+        try:
+            # The module defaults to TYPE A and PASV (§2.5); set only what differs.
+            if binary:
+                self._option(OPT_TYPE, 1)
+            if not passive:
+                self._option(OPT_PASSIVE, 0)
+        except BaseException:
+            self.close()
+            raise
+
+    def __str__(self):
+        return "FTP session 4,1 to %s:%d" % (self.host, self.port)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def is_open(self):
+        """True until close(), or until the server dropped the session (D40)."""
+        return not self.closed and not self.m.peer_closed(PROTO, IDX)
+
+    def _option(self, opt, value):
+        self.m.command("+WIPOPT=4,1,2,%d,%d" % (opt, value), self.timeout)
+
+    def option(self, opt):
+        """Read session option 40 (1 = binary) or 41 (1 = passive) from the module."""
+        lines = self.m.command("+WIPOPT=4,1,1,%d" % opt, self.timeout)
+        for line in lines:
+            if line.startswith("+WIPOPT:"):  # +WIPOPT: 4,<opt>,<value> (D42)
+                return parse_int(split_fields(line)[2])
+        raise WipError(860, "no +WIPOPT line in the reply")
+
+    def _start(self, path, mode):
+        if len(path) > MAX_PATH:
+            raise ValueError("FTP path longer than 128 characters (D51)")
+        arg = self.m.quote(path)
+        if self.closed:
+            raise OSError("FTP session is closed")
+        if self._transfer is not None and not self._transfer.done:
+            raise OSError("a transfer is still open on this FTP session; close it first")
+        ft = self.m.file_open("4,1,%d,%s" % (mode, arg), self.timeout)
+        return ft
+
+    def open(self, path, mode="rb"):
+        """Start a download ("rb", RETR) or upload ("wb", STOR); returns an FtpFile."""
+        if mode not in ("rb", "r", "wb", "w"):
+            raise ValueError("mode must be 'rb' or 'wb'")
+        upload = mode[0] == "w"
+        self._transfer = FtpFile(self, self._start(path, 2 if upload else 1), upload)
+        return self._transfer
+
+    def get(self, path, stream=None):
+        """Download path; return its bytes, or write them to stream and return the length."""
+        with self.open(path, "rb") as f:
+            if stream is not None:
+                return f.copy_to(stream, self._buf)
+            return f.read()
+
+    def put(self, path, data):
+        """Upload bytes/bytearray/str or a stream with readinto() (or read()) to path."""
+        with self.open(path, "wb") as f:
+            return _send(f.ft, data, self._buf)
+
+    def delete(self, path):
+        """Not available: the module's FTP client only sends RETR and STOR (D51, D77)."""
+        self.m.quote(path)
+        raise NotImplementedError("WIP FTP has no DELE: +WIPFILE=4 supports RETR/STOR only")
+
+    def close(self):
+        """End the session (+WIPCLOSE=4,1; the module answers +WIPPEERCLOSE: 4,1, D39)."""
+        if self.closed:
+            return
+        try:
+            if self._transfer is not None and not self._transfer.done:
+                self._transfer.abort()
+            if not self.m.peer_closed(PROTO, IDX):
+                self.m.command("+WIPCLOSE=4,1", self.timeout)
+        finally:
+            self.closed = True
+            _release(self.m, self)
+
+
+class FtpFile:
+    """One RETR or STOR in progress: a binary file object over the +WIPFILE data mode."""
+
+    def __init__(self, session, ft, upload):
+        self.session = session
+        self.ft = ft
+        self.upload = upload
+        self.done = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *exc):
+        if exc_type is not None and not self.done:
+            self.abort()  # D52: an upload is cut short, not completed
+        else:
+            self.close()
+
+    def readinto(self, buf, n=None):
+        """Read up to n (default len(buf)) bytes into buf; 0 at the end of the file."""
+        if self.upload:
+            raise OSError("file opened for writing")
+        if self.done:
+            return 0
+        got = self.ft.readinto(buf, n)
+        if got == 0:
+            self.done = True
+        return got
+
+    def read(self, n=-1):
+        """Read n bytes (all that is left for n < 0)."""
+        if n is not None and n >= 0:
+            buf = bytearray(n)
+            got = 0
+            while got < n:
+                k = self.readinto(memoryview(buf)[got:])
+                if not k:
+                    break
+                got += k
+            return bytes(buf[:got]) if got < n else bytes(buf)
+        out = bytearray()
+        chunk = self.session._buf
+        while True:
+            k = self.readinto(chunk)
+            if not k:
+                return bytes(out)
+            out.extend(memoryview(chunk)[:k])
+
+    def copy_to(self, stream, buf):
+        """Write the rest of the file to stream through buf; return the byte count."""
+        total = 0
+        mv = memoryview(buf)
+        while True:
+            k = self.readinto(buf)
+            if not k:
+                return total
+            stream.write(mv[:k])
+            total += k
+
+    def write(self, buf):
+        """Send buf (escaped on the wire, §3.7); return its length."""
+        if not self.upload:
+            raise OSError("file opened for reading")
+        if self.done:
+            raise OSError("file is closed")
+        self.ft.write(buf)
+        return len(buf)
+
+    def abort(self):
+        """Stop the transfer with a guarded +++ (D52)."""
+        if not self.done:
+            self.done = True
+            self.ft.abort()
+
+    def close(self):
+        """Finish the upload (ETX, wait for the result) or abort an unfinished download."""
+        if self.done:
+            return
+        if self.upload:
+            self.done = True
+            self.ft.finish()
+        else:
+            self.abort()
+
+
+# Session slot and upload helpers. Each service module carries its own copy so that it
+# loads (and ships as a mip package) on its own: importing another helper module would cost
+# several KB of RAM on a board.
+
+
+def _claim(m, session):
+    # D34: one service session at a time; refused here, before anything is sent, so the
+    # open session keeps working.
+    held = getattr(m, "service_session", None)
+    if held is not None and held is not session and held.is_open():
+        raise WipError(840, "one service session at a time (D34): %s is open" % held)
+    m.service_session = session
+
+
+def _release(m, session):
+    if getattr(m, "service_session", None) is session:
+        m.service_session = None
+
+
+def _send(ft, data, buf):
+    """Upload bytes-like data or a str, or a stream through buf (readinto() or read())."""
+    if isinstance(data, str):
+        data = data.encode()
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        ft.write(data)
+        return len(data)
+    total = 0
+    size = len(buf)
+    readinto = getattr(data, "readinto", None)
+    while True:
+        if readinto is not None:
+            k = readinto(buf) or 0
+            chunk = buf if k == size else memoryview(buf)[:k]
+        else:
+            chunk = data.read(size)
+            k = len(chunk) if chunk else 0
+        if not k:
+            return total
+        ft.write(chunk)
+        total += k

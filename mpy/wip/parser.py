@@ -1,0 +1,290 @@
+"""I/O-free parser for the module -> host byte stream (spec §1.4, §2.10, §3.4, Appendix B).
+
+Bytes in, events out. The parser never reads or writes a stream: the modem hands it a source
+buffer with a start index and an end index, and, in data mode, a destination buffer for the
+decoded payload. Each call to :meth:`Parser.feed` consumes bytes up to the next event and
+returns it; ``parser.pos`` is where the next call continues and ``parser.dpos`` how far the
+destination was filled.
+
+Modes (spec §1.3):
+
+* ``MODE_AT``: CR/LF-framed lines. Empty lines are skipped, a line starting with ``AT`` is
+  command echo and skipped (§8, ATE1), spacing after ``:`` and commas is tolerated (D1).
+  Finals: ``OK``, ``ERROR`` (code -1), ``+CME ERROR: n``, ``CONNECT``; anything else is a text
+  line (information line or URC: the modem tells them apart).
+* ``MODE_DATA``: continuous data mode after ``CONNECT``. Payload is DLE-decoded straight into
+  the destination (one copy, no allocation: the hot path). An unescaped ETX is an event; what
+  follows depends on ``kind`` (set by the modem before it sends ``AT+WIPDATA``/``AT+WIPFILE``):
+
+  * ``KIND_TCP``: a line follows: ``SHUTDOWN`` (peer FIN, still in data mode, D53) or
+    ``+CME ERROR: 84x`` / ``ERROR`` (reset or timeout, back in AT mode, D55);
+  * ``KIND_UDP``: a datagram boundary, still in data mode (D57);
+  * ``KIND_FILE``: end of the file; the final result follows in AT mode (D49).
+
+* ``escaping``: set by the modem once it has sent a guarded ``+++`` (D62). Payload still in
+  flight is decoded byte by byte while ``CR LF OK CR LF`` is looked for (Appendix B); the
+  match ends data mode with ``EV_OK``.
+"""
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(value):
+        return value
+
+
+from . import codec
+
+EV_NONE = const(0)  # input used up (or destination full); nothing to report
+EV_LINE = const(1)  # self.text: an information line or a URC
+EV_OK = const(2)
+EV_ERROR = const(3)  # self.code: the +CME ERROR code, or -1 for a plain ERROR
+EV_CONNECT = const(4)  # data mode starts with the next byte
+EV_ETX = const(5)  # unescaped ETX (datagram end, TCP shutdown/reset, end of file)
+EV_SHUTDOWN = const(6)  # "SHUTDOWN" after an ETX on a TCP mapping (D53)
+
+MODE_AT = const(0)
+MODE_DATA = const(1)
+MODE_AFTER_ETX = const(2)  # TCP: the line after an unescaped ETX
+
+KIND_TCP = const(2)
+KIND_UDP = const(1)
+KIND_FILE = const(4)
+
+ERROR_PLAIN = const(-1)
+
+_CR = const(13)
+_LF = const(10)
+_DLE = const(0x10)
+_ETX = const(0x03)
+_OK_SEQ = b"\r\nOK\r\n"
+_ST_ESC = const(0)
+_ST_POS = const(1)
+_ST_ETX = const(2)
+
+
+class Parser:
+    """Incremental parser; see the module docstring for modes and events."""
+
+    def __init__(self, line_size=256):
+        self.line = bytearray(line_size)
+        self.nline = 0
+        self.mode = MODE_AT
+        self.kind = KIND_TCP  # what the next CONNECT maps (set by the modem)
+        self.escaping = False
+        self.st = codec.new_state()
+        self.pos = 0
+        self.dpos = 0
+        self.code = 0
+        self.text = ""
+        self._match = 0  # bytes of CR LF OK CR LF matched while escaping
+        self._eat_lf = False  # data mode starts after the LF of "CONNECT\r\n" (§1.4)
+
+    def reset(self):
+        """Back to AT mode with empty state (after a resync or a module reboot)."""
+        self.nline = 0
+        self.mode = MODE_AT
+        self.escaping = False
+        self._match = 0
+        self._eat_lf = False
+        codec.reset_state(self.st)
+
+    def enter_data(self, kind):
+        """Start data mode now (used by tests; normally CONNECT does it)."""
+        self.kind = kind
+        self.mode = MODE_DATA
+        self._match = 0
+        codec.reset_state(self.st)
+
+    def feed(self, src, pos, end, dst, dpos, dend):
+        """Consume src[pos:end] up to the next event; return it.
+
+        In data mode decoded payload goes to dst[dpos:dend]; dst may be None in AT mode.
+        After the call ``self.pos`` and ``self.dpos`` tell how far both buffers were used.
+        """
+        if self.mode == MODE_DATA:
+            if self._eat_lf and pos < end:
+                self._eat_lf = False
+                if src[pos] == _LF:
+                    pos += 1
+            if self.escaping:
+                return self._feed_escaping(src, pos, end, dst, dpos, dend)
+            st = self.st
+            lim = pos + (dend - dpos)
+            if lim > end:
+                lim = end
+            st[_ST_POS] = pos
+            dpos = codec.decode(src, lim, dst, dpos, st)
+            self.pos = st[_ST_POS]
+            self.dpos = dpos
+            if st[_ST_ETX]:
+                st[_ST_ETX] = 0
+                return self._on_etx()
+            return EV_NONE
+        self.dpos = dpos
+        return self._feed_lines(src, pos, end)
+
+    def _on_etx(self):
+        kind = self.kind
+        if kind == KIND_TCP:
+            self.mode = MODE_AFTER_ETX
+        elif kind == KIND_FILE:
+            self.mode = MODE_AT
+            self.escaping = False
+        return EV_ETX
+
+    def _feed_escaping(self, src, pos, end, dst, dpos, dend):
+        # Slow path for the short window between "+++" and its OK (Appendix B, D62).
+        st = self.st
+        seq = _OK_SEQ
+        while pos < end and dend - dpos > 6:
+            b = src[pos]
+            pos += 1
+            m = self._match
+            if st[_ST_ESC]:
+                st[_ST_ESC] = 0
+                dpos = self._flush_match(dst, dpos)
+                dst[dpos] = b
+                dpos += 1
+                continue
+            if b == seq[m]:
+                m += 1
+                if m == 6:
+                    self._match = 0
+                    self.mode = MODE_AT
+                    self.escaping = False
+                    codec.reset_state(st)
+                    self.pos = pos
+                    self.dpos = dpos
+                    return EV_OK
+                self._match = m
+                continue
+            if m:
+                dpos = self._flush_match(dst, dpos)
+                if b == seq[0]:
+                    self._match = 1
+                    continue
+            if b == _DLE:
+                st[_ST_ESC] = 1
+            elif b == _ETX:
+                self.pos = pos
+                self.dpos = dpos
+                return self._on_etx()
+            else:
+                dst[dpos] = b
+                dpos += 1
+        self.pos = pos
+        self.dpos = dpos
+        return EV_NONE
+
+    def _flush_match(self, dst, dpos):
+        seq = _OK_SEQ
+        for i in range(self._match):
+            dst[dpos] = seq[i]
+            dpos += 1
+        self._match = 0
+        return dpos
+
+    def _feed_lines(self, src, pos, end):
+        line = self.line
+        cap = len(line)
+        n = self.nline
+        while pos < end:
+            b = src[pos]
+            pos += 1
+            if b == _CR or b == _LF:
+                if n == 0:
+                    continue
+                self.nline = 0
+                ev = self._classify(n)
+                if ev != EV_NONE:
+                    if b == _CR and self.mode == MODE_DATA:
+                        if pos < end:
+                            if src[pos] == _LF:
+                                pos += 1
+                        else:
+                            self._eat_lf = True
+                    self.pos = pos
+                    return ev
+                n = 0
+                continue
+            if n < cap:
+                line[n] = b if 32 <= b < 127 else 63  # '?' for control and 8-bit noise
+                n += 1
+        self.nline = n
+        self.pos = pos
+        return EV_NONE
+
+    def _classify(self, n):
+        line = self.line
+        # Echo of a command line (ATE1) is skipped (Appendix B).
+        if n >= 2 and line[0] | 32 == 97 and line[1] | 32 == 116:
+            return EV_NONE
+        text = line[:n].decode()
+        after_etx = self.mode == MODE_AFTER_ETX
+        if text == "OK":
+            self._to_at()
+            return EV_OK
+        if text == "ERROR":
+            self._to_at()
+            self.code = ERROR_PLAIN
+            return EV_ERROR
+        if text.startswith("+CME ERROR"):
+            self._to_at()
+            self.code = parse_int(text[text.find(":") + 1:], ERROR_PLAIN)
+            return EV_ERROR
+        if after_etx and text == "SHUTDOWN":
+            self.mode = MODE_DATA
+            return EV_SHUTDOWN
+        if text.startswith("CONNECT"):
+            self.mode = MODE_DATA
+            self._match = 0
+            codec.reset_state(self.st)
+            return EV_CONNECT
+        self.text = text
+        return EV_LINE
+
+    def _to_at(self):
+        self.mode = MODE_AT
+        self.escaping = False
+        self._match = 0
+
+
+def parse_int(text, default=0):
+    """int() of a field with spaces and optional quotes (D1); default if it is not a number."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
+        text = text[1:-1].strip()
+    try:
+        return int(text)
+    except ValueError:
+        return default
+
+
+def split_fields(text):
+    """The comma-separated fields after the first ':' of a line, stripped; quotes kept.
+
+    Commas inside double quotes do not split (POP3 listings, reason phrases).
+    """
+    colon = text.find(":")
+    rest = text[colon + 1:] if colon >= 0 else text
+    fields = []
+    start = 0
+    quoted = False
+    for i in range(len(rest)):
+        c = rest[i]
+        if c == '"':
+            quoted = not quoted
+        elif c == "," and not quoted:
+            fields.append(rest[start:i].strip())
+            start = i + 1
+    fields.append(rest[start:].strip())
+    return fields
+
+
+def unquote(field):
+    """A field without its surrounding double quotes, if it has them."""
+    if len(field) >= 2 and field[0] == '"' and field[-1] == '"':
+        return field[1:-1]
+    return field
