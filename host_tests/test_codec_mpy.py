@@ -96,3 +96,20 @@ def test_viper_mpy_of_another_arch_leaves_the_pure_codec(mpy_cross, micropython_
             "print(codec.IMPL, codec.decode is codec.decode_py, bytes(dst[:n]).hex())\n")
     result = run_mpy(micropython_bin, tmp_path / "lib", ["-c", code], tmp_path)
     assert result.stdout.split() == ["python", "True", "611003"], result.stdout + result.stderr
+
+
+def test_port_without_viper_keeps_the_pure_codec(micropython_bin, tmp_path):
+    """A port built without the native emitters rejects the viper decorator at compile time
+    (SyntaxError "invalid micropython decorator"); an unknown decorator does the same here."""
+    lib = tmp_path / "lib" / "wip"
+    lib.mkdir(parents=True)
+    shutil.copy(WIP / "codec.py", lib / "codec.py")
+    viper = (WIP / "_codec_viper.py").read_text().replace("@micropython.viper",
+                                                           "@micropython.no_such_emitter")
+    (lib / "_codec_viper.py").write_text(viper)
+    code = ("from wip import codec\n"
+            "try:\n    from wip import _codec_viper\nexcept SyntaxError as e:\n    print(e)\n"
+            "print(codec.IMPL, codec.encode is codec.encode_py)\n")
+    result = run_mpy(micropython_bin, tmp_path / "lib", ["-c", code], tmp_path)
+    assert result.stdout.splitlines() == ["invalid micropython decorator", "python True"], (
+        result.stdout + result.stderr)

@@ -2,7 +2,9 @@
 every reading it reports as sent reaches the broker or server."""
 
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -15,9 +17,22 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_demo(*args, timeout=60):
-    result = subprocess.run([sys.executable, "tools/demo.py", *args], cwd=ROOT,
-                            capture_output=True, text=True, timeout=timeout)
-    return result.returncode, result.stdout + result.stderr
+    """Run tools/demo.py; past `timeout` it gets SIGTERM (it then stops its simulator, broker
+    and app), then its whole process group is killed."""
+    proc = subprocess.Popen([sys.executable, "tools/demo.py", *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.terminate()
+        try:
+            out, _ = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, _ = proc.communicate()
+        pytest.fail(f"tools/demo.py {' '.join(args)} ran over {timeout} s:\n{out}")
+    return proc.returncode, out
 
 
 def sent_and_received(output):

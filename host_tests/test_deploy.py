@@ -92,3 +92,50 @@ def test_unknown_board_and_part_are_refused(tmp_path):
 
 def test_deployable_boards_are_the_hardware_boards():
     assert deploy.deployable_boards() == sorted(BOARD_ARCH)
+
+
+FAKE_MPREMOTE = """#!/bin/sh
+echo "$@" >> "{log}"
+case "$*" in
+  *"fs mkdir"*) echo "mkdir: File exists" >&2; exit 1 ;;
+  *"{fail_on}"*) exit 2 ;;
+esac
+exit 0
+"""
+
+
+def fake_mpremote(tmp_path, fail_on="no-such-command"):
+    log = tmp_path / "mpremote.log"
+    tool = tmp_path / "mpremote"
+    tool.write_text(FAKE_MPREMOTE.format(log=log, fail_on=fail_on))
+    tool.chmod(0o755)
+    return tool, log
+
+
+def test_deploy_runs_the_plan_and_tolerates_existing_folders(tmp_path):
+    tool, log = fake_mpremote(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "tools/deploy.py", "--board", "esp32", "--port", "/dev/ttyUSB0",
+         "--out", str(tmp_path / "build"), "--mpremote", str(tool)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    ran = log.read_text().splitlines()
+    planned = [shlex.join(cmd[1:]) for cmd in
+               (shlex.split(line) for line in result.stdout.splitlines())]
+    assert ran == planned  # every command, in order, although both mkdirs "failed"
+    assert ran[-1] == "connect /dev/ttyUSB0 reset"
+
+
+def test_deploy_stops_at_the_first_failing_copy(tmp_path):
+    tool, log = fake_mpremote(tmp_path, fail_on=":board.py")
+    result = subprocess.run(
+        [sys.executable, "tools/deploy.py", "--board", "rp2040", "--port", "/dev/ttyACM0",
+         "--out", str(tmp_path / "build"), "--mpremote", str(tool)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    assert "deploy: failed (2)" in result.stderr
+    ran = log.read_text().splitlines()
+    assert ran[-1].endswith(":board.py")
+    assert not any("reset" in line or ":main.py" in line for line in ran)

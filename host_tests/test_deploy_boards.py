@@ -123,3 +123,38 @@ def test_make_uart_and_read_sensor_on_the_unix_port(name, tmp_path, micropython_
                      {"tx": board.TX, "rx": board.RX, "rts": board.RTS, "cts": board.CTS},
                      board.BAUD, 3, board.RXBUF]]  # flow = RTS | CTS
     assert report["temp"] == (45.0 if name == "esp32" else 27.0)
+
+
+@pytest.mark.parametrize("name", BOARDS)
+def test_firmware_manifest_references_what_exists(name):
+    """boards/<board>/manifest.py (for FROZEN_MANIFEST=) names real files and packages."""
+    folder = ROOT / "boards" / name
+    calls = []
+    libraries = {}
+
+    def include(path, **kwargs):
+        calls.append(("include", path))
+
+    def add_library(library, path, prepend=False):
+        libraries[library] = (folder / path).resolve()
+
+    def require(package, version=None, library=None, **kwargs):
+        calls.append(("require", package, library))
+
+    def module(path, base_path=".", opt=None):
+        calls.append(("module", (folder / base_path / path).resolve()))
+
+    code = (folder / "manifest.py").read_text()
+    exec(compile(code, str(folder / "manifest.py"), "exec"),
+         {"include": include, "add_library": add_library, "require": require,
+          "module": module})
+    assert ("include", "$(PORT_DIR)/boards/manifest.py") in calls  # the port's own modules
+    assert libraries == {"micropython-wip": ROOT / "mpy" / "packages"}
+    required = [c[1:] for c in calls if c[0] == "require"]
+    assert ("wip-shim", "micropython-wip") in required
+    assert ("umqtt.simple", None) in required  # from micropython-lib
+    for package, library in required:
+        if library:
+            assert (libraries[library] / package / "manifest.py").is_file(), package
+    frozen = {c[1] for c in calls if c[0] == "module"}
+    assert frozen == {folder / "board.py", ROOT / "boards" / "common" / "sensor_app.py"}

@@ -2,8 +2,9 @@
 
 A script uses the `mpytest` harness (host_tests/mpy/mpytest.py) and passes when the process
 exits with status 0, printed at least one `PASS name` line, no `FAIL` line, and a closing
-`N passed, 0 failed` line that agrees with the PASS lines. On failure the script's output
-(and the tail of any `*_LOG` file a provider named) is shown.
+`N passed, 0 failed[, N skipped]` line that agrees with the PASS lines (`SKIP name: why`
+lines are allowed). A script that prints nothing, crashes or hangs fails. On failure the
+script's output (and the tail of any `*_LOG` file a provider named) is shown.
 
 How a script is run: `micropython [-X heapsize=H] <script>` with cwd a fresh temp dir,
 stdin closed, and env:
@@ -45,10 +46,10 @@ LIST_KEYS = ("needs", "mpypath")
 NEED_NAME = re.compile(r"[a-z][a-z0-9_]*")
 SUMMARY_LINE = re.compile(r"^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?\s*$", re.M)
 
-if str(HOST_TESTS) not in sys.path:
-    sys.path.insert(0, str(HOST_TESTS))
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
-from mpy_needs.echo import EchoServers  # noqa: E402
+from host_tests.mpy_needs.echo import EchoServers  # noqa: E402
 
 
 @dataclass
@@ -88,7 +89,7 @@ def provide_need(name, request):
         known = sorted(p.stem for p in NEEDS_DIR.glob("*.py") if p.stem != "__init__")
         pytest.fail(f"unknown `# needs: {name}`: no host_tests/mpy_needs/{name}.py "
                     f"(known: {', '.join(known)})", pytrace=False)
-    module = importlib.import_module(f"mpy_needs.{name}")
+    module = importlib.import_module(f"host_tests.mpy_needs.{name}")
     env = module.provide(request)
     return {str(key): str(value) for key, value in env.items()}
 

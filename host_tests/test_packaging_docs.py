@@ -71,3 +71,29 @@ def test_doc_example_runs_on_the_unix_port(key, sim_factory, micropython_bin, tm
     finally:
         peers.close()
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_readme_cost_table_covers_every_package():
+    """The "Cost per part" table (printed by tools/bench_packaging.py) has a row per package."""
+    from tools import build_mpy
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### Cost per part", 1)[1].split("\n## ", 1)[0]
+    rows = {line.split("|")[1].strip().strip("`"): line for line in section.splitlines()
+            if line.startswith("| `")}
+    assert sorted(rows) == sorted(build_mpy.all_packages())
+    for name, line in rows.items():
+        cells = [c.strip() for c in line.split("|")[3:6]]
+        assert all(re.fullmatch(r"[\d,]+ B", c) for c in cells), (name, cells)
+
+
+def test_every_python_block_in_the_docs_parses():
+    """Blocks not run against the simulator (a server, FTP/SMTP/POP3 sketches, a manifest)
+    must still be valid Python."""
+    import ast
+    import textwrap
+
+    for rel in (*DOC_FILES, "docs/troubleshooting.md", "docs/wiring.md"):
+        text = (ROOT / rel).read_text()
+        for block in re.findall(r"^ *```python\n(.*?)^ *```$", text, re.S | re.M):
+            ast.parse(textwrap.dedent(block), filename=rel)

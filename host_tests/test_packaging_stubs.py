@@ -17,7 +17,16 @@ ROOT = Path(__file__).resolve().parent.parent
 WIP_DIR = ROOT / "mpy" / "wip"
 # Internal layers with no user-facing API (design.md): the line parser and the viper twin.
 INTERNAL = {"parser", "_codec_viper"}
-MODULES = sorted(p.stem for p in WIP_DIR.glob("*.py") if p.stem not in INTERNAL)
+
+
+def needs_stub(stem):
+    """Public modules must have a stub; a private one (`_setup`) is checked if it has one."""
+    if stem in INTERNAL:
+        return False
+    return not stem.startswith("_") or stem == "__init__" or (WIP_DIR / f"{stem}.pyi").exists()
+
+
+MODULES = sorted(p.stem for p in WIP_DIR.glob("*.py") if needs_stub(p.stem))
 
 
 def public(name):
@@ -129,3 +138,36 @@ def inherited(cls, api):
 def test_every_stub_belongs_to_a_module():
     stubs = {p.stem for p in WIP_DIR.glob("*.pyi")}
     assert sorted(stubs - set(MODULES)) == []
+
+
+def parameters(fn):
+    """(parameter names in order, takes *args or **kwargs)."""
+    a = fn.args
+    return [p.arg for p in a.posonlyargs + a.args + a.kwonlyargs], bool(a.vararg or a.kwarg)
+
+
+def functions(body):
+    return {n.name: n for n in body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_stub_parameters_match_the_code(name):
+    """Editors show the stub's parameter names: they must be the real ones (a function that
+    forwards *args/**kwargs is documented by its stub alone)."""
+    code = ast.parse((WIP_DIR / f"{name}.py").read_text())
+    stub = ast.parse((WIP_DIR / f"{name}.pyi").read_text())
+    pairs = [("", functions(code.body), functions(stub.body))]
+    stub_classes = {n.name: n for n in stub.body if isinstance(n, ast.ClassDef)}
+    for cls in code.body:
+        if isinstance(cls, ast.ClassDef) and cls.name in stub_classes:
+            pairs.append((cls.name + ".", functions(cls.body),
+                          functions(stub_classes[cls.name].body)))
+    wrong = []
+    for prefix, real, declared in pairs:
+        for fn_name, fn in real.items():
+            if fn_name not in declared or (fn_name.startswith("_") and fn_name != "__init__"):
+                continue
+            names, forwards = parameters(fn)
+            if not forwards and names != parameters(declared[fn_name])[0]:
+                wrong.append(f"{prefix}{fn_name}{tuple(names)}")
+    assert wrong == [], f"{name}.pyi has other parameter names for these"

@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ROOT / "tools"
 HOST_TESTS = ROOT / "host_tests"
 DEFAULT_JSON = ROOT / "build" / "bench.json"
-NAME_WIDTH = 44
+NAME_WIDTH = 50  # longer names push their line out of alignment
 
 
 def _load(path, name):
@@ -114,19 +114,21 @@ class BenchContext:
 
     def start_sim(self, *cli_args, guard_time=0.05, port_offset=None):
         """A simulator via `python -m tools.wipsim`, stopped when the module is done."""
-        sim_process = _load(HOST_TESTS / "conftest.py", "_bench_conftest").SimProcess
+        from host_tests.conftest import SimProcess
         offset = random.randrange(20000, 40000, 1024) if port_offset is None else port_offset
         log = self.tmpdir / f"wipsim{len(self._cleanups)}.log"
         args = ["--tcp", "127.0.0.1:0", "--control", "127.0.0.1:0", "--guard-time",
                 str(guard_time), "--port-offset", str(offset), "--log", str(log), *cli_args]
-        sim = sim_process(args, log)
+        sim = SimProcess(args, log)
         sim.port_offset = offset
         self._cleanups.append(sim.stop)
         return sim
 
     def echo_servers(self):
         """Loopback TCP and UDP echo servers, stopped when the module is done."""
-        servers = _load(HOST_TESTS / "mpy_needs" / "echo.py", "_bench_echo").EchoServers()
+        from host_tests.mpy_needs.echo import EchoServers
+
+        servers = EchoServers()
         self._cleanups.append(servers.close)
         return servers
 

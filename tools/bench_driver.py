@@ -1,8 +1,12 @@
 """Driver figures on the MicroPython unix port: heap cost and TCP goodput (run by tools/bench.py).
 
-* Heap: the core driver (wip/__init__, modem, parser, socket, streams, errors, codec and its
-  viper twin) compiled by mpy-cross into a temp dir, then `gc.mem_alloc()` growth across
-  `import wip` + Modem + start + gprs + one connected TCP socket (target <= 16 KB).
+* Heap: the core driver (every module of the `wip` package in mpy/packages/wip: __init__,
+  modem, parser, socket, streams, errors, codec and its viper twin, and the modules imported
+  on first use) compiled by mpy-cross into a temp dir, then `gc.mem_alloc()` growth across
+  `import wip` + Modem + start + gprs + one connected TCP socket (target <= 16 KB). Also
+  printed: which wip modules are loaded at that point, the qstr pool statistics, and a
+  per-module breakdown (RAM each module costs while loaded, imported one by one; the
+  one-shot modules are dropped again after each use).
 * Goodput: 512 KB each way through a TCP socket, the simulator paced with `--baud 921600`
   (10 bits a byte: line rate 92 160 B/s). Download is module -> host (paced); upload is host
   -> module (the simulator does not pace input, so it may exceed the line rate). Figures are
@@ -11,13 +15,18 @@
 
 import hashlib
 import os
+import re
 import socket
 import subprocess
 import threading
 import time
 from pathlib import Path
 
-CORE = ("__init__", "modem", "parser", "socket", "streams", "errors", "codec", "_codec_viper")
+CORE = ("__init__", "modem", "parser", "socket", "streams", "errors", "codec", "_codec_viper",
+        "_setup", "_control", "_sockops", "_udp", "_debug", "filexfer")
+# Breakdown order: dependencies first (a module's figure excludes what it imports).
+BREAKDOWN = ("errors", "_codec_viper", "codec", "parser", "modem", "socket", "streams",
+             "_setup", "_control", "_sockops", "_udp", "_debug", "filexfer")
 BAUD = 921600
 LINE_RATE = BAUD // 10
 SIZE = 512 * 1024
@@ -40,6 +49,28 @@ after = gc.mem_alloc()
 s.sendall(b"ping")
 assert s.read(4) == b"ping"
 print("HEAP", after - before, code - before, after - code, wip.modem.codec.IMPL)
+import sys
+print("LOADED", " ".join(sorted(k[4:] for k in sys.modules if k.startswith("wip."))))
+import micropython
+micropython.qstr_info()
+"""
+
+# Runs against a copy of the package whose __init__ holds only the socket constants, so each
+# module can be imported on its own.
+BREAKDOWN_SCRIPT = """\
+import gc
+import sys
+gc.collect()
+last = gc.mem_alloc()
+import wip
+gc.collect()
+out = ["__init__(constants only) %%d" %% (gc.mem_alloc() - last)]
+for name in %(names)r:
+    last = gc.mem_alloc()
+    __import__("wip." + name)
+    gc.collect()
+    out.append("%%s %%d" %% (name, gc.mem_alloc() - last))
+print("BREAKDOWN", ", ".join(out))
 """
 
 GOODPUT_SCRIPT = """\
@@ -82,14 +113,26 @@ print("UP", sent, dt, ack)
 """
 
 
-def compile_core(ctx, out):
+def compile_core(ctx, out, init_source=None):
+    """mpy-cross every CORE module into out/wip; init_source replaces __init__.py's text."""
     pkg = out / "wip"
     pkg.mkdir(parents=True)
     mpy_cross = Path(ctx.micropython_bin).parent / "mpy-cross"
     src = ctx.root / "mpy" / "wip"
     for name in CORE:
+        path = src / (name + ".py")
+        if name == "__init__" and init_source is not None:
+            path = out / "__init__.py"
+            path.write_text(init_source)
         subprocess.run([str(mpy_cross), "-march=x64", "-o", str(pkg / (name + ".mpy")),
-                        str(src / (name + ".py"))], check=True, cwd=src)
+                        str(path)], check=True, cwd=src)
+
+
+def constants_only_init(ctx):
+    """wip/__init__.py reduced to its `NAME = <int>` lines."""
+    text = (ctx.root / "mpy" / "wip" / "__init__.py").read_text()
+    return "".join(line + "\n" for line in text.splitlines()
+                   if re.fullmatch(r"[A-Z_]+ = \d+", line))
 
 
 def sender(size):
@@ -148,6 +191,17 @@ def run(ctx):
                target=f"<= {HEAP_TARGET}", met=heap <= HEAP_TARGET)
     ctx.figure("  of which code loaded from .mpy (flash if frozen)", code, "bytes")
     ctx.figure("  of which state (buffers, modem, socket)", state, "bytes")
+    print("  wip modules loaded then:", text.split("LOADED")[1].split("\n")[0].strip(),
+          flush=True)
+    # Interned names live in qstr pools that grow by doubling: crossing a pool's end costs a
+    # new pool at once (about 3.5 KB on x64 around 300 names), so this is worth watching.
+    print("  interned names (qstr pools):", text.split("qstr pool:")[1].strip(), flush=True)
+    parts = ctx.tmpdir / "driver_mpy_parts"
+    compile_core(ctx, parts, constants_only_init(ctx))
+    text = ctx.micropython(BREAKDOWN_SCRIPT % {"names": BREAKDOWN},
+                           env={"MICROPYPATH": str(parts)})
+    print("  RAM per module while loaded (bytes):", text.split("BREAKDOWN")[1].strip(),
+          flush=True)
 
     paced = ctx.start_sim("--baud", str(BAUD))
     result = {}

@@ -84,7 +84,10 @@ def table(results):
              "| heap after import (unix x64) |", "|---|---|---|---|---|"]
     for name, r in results.items():
         heap = "-" if r["heap"] is None else f"{r['heap']:,} B"
-        lines.append(f"| `{name}` | {', '.join(r['modules'])} | {r['flash']['xtensawin']:,} B "
+        public = [m for m in r["modules"] if not m.rsplit(".", 1)[-1].startswith("_")]
+        private = len(r["modules"]) - len(public)
+        modules = ", ".join(public) + (f" + {private} private" if private else "")
+        lines.append(f"| `{name}` | {modules} | {r['flash']['xtensawin']:,} B "
                      f"| {r['flash']['armv6m']:,} B | {heap} |")
     return "\n".join(lines)
 

@@ -71,8 +71,12 @@ def read_manifest(folder):
         libraries[name] = resolve(path)
 
     def require(name, version=None, library=None, **kwargs):
-        if library is not None and library not in libraries:
-            raise ValueError(f"{folder}/manifest.py: unknown library {library!r}")
+        if library is not None:
+            if library not in libraries:
+                raise ValueError(f"{folder}/manifest.py: unknown library {library!r}")
+            # As MicroPython's manifestfile.py: a folder `name` holding a manifest.py.
+            if not any(p.parent.name == name for p in libraries[library].rglob("manifest.py")):
+                raise ValueError(f"{folder}/manifest.py: no package {name!r} in {library!r}")
         pkg.requires.append(name)
 
     def package(package_path, files=None, base_path=".", opt=None):

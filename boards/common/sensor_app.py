@@ -68,7 +68,7 @@ class SensorApp:
             self.mqtt = None
 
     def publish(self, reading):
-        """Send one reading; raises OSError when the link is broken."""
+        """Send one reading; raises (OSError, mostly) when the link is broken."""
         payload = json.dumps({"seq": self.seq, "board": self.board.NAME,
                               "temp_c": reading, "uptime_ms": ticks_ms()})
         if self.cfg.get("transport", "mqtt") == "mqtt":
@@ -106,7 +106,7 @@ class SensorApp:
                 self.recoveries += 1
                 self.log("recovered after", attempt + 1, "attempt(s)")
                 return True
-            except OSError as exc:
+            except Exception as exc:  # OSError, or umqtt's MQTTException (broker refused)
                 self.log("recovery attempt", attempt + 1, "failed:", repr(exc))
                 self.mqtt = None
                 time.sleep(delay)
@@ -121,7 +121,7 @@ class SensorApp:
         """Publish every period_s seconds; `cycles` bounds the number of readings."""
         try:
             self.bring_up()
-        except OSError as exc:
+        except Exception as exc:  # see publish failures below
             self.recover(exc)
         while cycles is None or self.seq < cycles:
             reading = self.board.read_sensor()
@@ -129,7 +129,9 @@ class SensorApp:
                 try:
                     self.publish(reading)
                     break
-                except OSError as exc:
+                except Exception as exc:
+                    # Not only OSError: after a module reboot its boot lines can arrive as
+                    # stream data, and umqtt then fails its own asserts or indexes b"".
                     if not self.recover(exc):
                         break
             self.seq += 1

@@ -282,3 +282,20 @@ def test_stop_gprs_and_stop_release_sockets(wmodem, echo):
     assert not wmodem.started
     with pytest.raises(OSError):
         s2.recv(10)
+
+
+def test_serial_stream_over_the_simulator_pty(sim_factory, echo):
+    sim = sim_factory(transport="pty")
+    stream = wip.serial_stream(sim.pty, 115200, rtscts=False)
+    try:
+        m = wip.Modem(stream, timeout=5, guard_time=0.05)
+        m.start()
+        assert m.gprs("internet") == "127.0.0.1"
+        with m.socket() as s:
+            s.settimeout(5)
+            s.connect(("127.0.0.1", echo.tcp_port))
+            payload = bytes(range(256)) * 8
+            s.sendall(payload)
+            assert s.read(len(payload)) == payload
+    finally:
+        stream.close()

@@ -81,17 +81,64 @@ def test_ftp_download_written_by_the_server(modem, ftp_server):
         assert ftp.option(40) == 1 and ftp.option(41) == 1  # binary, passive
 
 
-def test_ftp_missing_file_and_delete(modem, ftp_server):
-    (ftp_server.root / "keep.bin").write_bytes(b"keep")
+def test_ftp_missing_file_is_860(modem, ftp_server):
     with modem.ftp(ftp_server.host, ftp_server.user, ftp_server.password,
                    port=ftp_server.port) as ftp:
         with pytest.raises(wip.WipError) as exc:
             ftp.get("missing.bin")
         assert exc.value.code == 860  # RETR refused: 550 (§2.6)
-        # The module's FTP client has no DELE (D51, D77): refused before anything is sent.
-        with pytest.raises(NotImplementedError):
-            ftp.delete("keep.bin")
+
+
+def test_ftp_delete_removes_the_file_and_the_session_keeps_working(modem, ftp_server, sim):
+    (ftp_server.root / "sub").mkdir()
+    with modem.ftp(ftp_server.host, ftp_server.user, ftp_server.password,
+                   port=ftp_server.port) as ftp:
+        ftp.put("doomed.bin", b"short-lived")
+        ftp.put("sub/also.bin", b"nested")
+        ftp.put("keep.bin", b"keep")
+        log_size = os.path.getsize(sim.log_path)
+        ftp.delete("doomed.bin")
+        ftp.delete("sub/also.bin")
+        assert sorted(p.name for p in ftp_server.root.rglob("*")) == ["keep.bin", "sub"]
+        with pytest.raises(wip.WipError) as exc:
+            ftp.get("doomed.bin")
+        assert exc.value.code == 860
+        assert ftp.get("keep.bin") == b"keep"  # the module's session is still usable
+        assert ftp.is_open()
+        # DELE went over a module TCP socket (the module's FTP client has no DELE, D51).
+        log = sim_log_since(sim, log_size)
+        assert f'AT+WIPCREATE=2,1,"127.0.0.1",{ftp_server.port}' in log
+        assert "AT+WIPCLOSE=2,1" in log and "WIPCLOSE=4" not in log
+    assert "DELE doomed.bin" in ftp_server.commands
+    assert "DELE sub/also.bin" in ftp_server.commands
+    assert ftp_server.commands.count("QUIT") >= 2
+
+
+def test_ftp_delete_missing_file_is_860(modem, ftp_server):
+    (ftp_server.root / "keep.bin").write_bytes(b"keep")
+    with modem.ftp(ftp_server.host, ftp_server.user, ftp_server.password,
+                   port=ftp_server.port) as ftp:
+        with pytest.raises(wip.WipError) as exc:
+            ftp.delete("missing.bin")
+        assert exc.value.code == 860  # DELE answered 550
+        assert "550" in str(exc.value)
         assert (ftp_server.root / "keep.bin").exists()
+        ftp.delete("keep.bin")  # the control socket was closed: its index is free again
+        assert not (ftp_server.root / "keep.bin").exists()
+
+
+@pytest.mark.parametrize("bad", ["cr\r", "lf\n", "x\r\nDELE keep.bin", "nul\0", "bell\x07",
+                                 "caf\u00e9", ""])
+def test_ftp_delete_bad_path_raises_before_anything_is_sent(modem, ftp_server, sim, bad):
+    (ftp_server.root / "keep.bin").write_bytes(b"keep")
+    with modem.ftp(ftp_server.host, ftp_server.user, ftp_server.password,
+                   port=ftp_server.port) as ftp:
+        log_size = os.path.getsize(sim.log_path)
+        commands = len(ftp_server.commands)
+        with pytest.raises(ValueError):
+            ftp.delete(bad)
+        assert "AT" not in sim_log_since(sim, log_size)
+        assert len(ftp_server.commands) == commands
         assert ftp.get("keep.bin") == b"keep"
 
 
@@ -424,3 +471,15 @@ def test_http_session_abandons_an_unread_body_for_the_next_request(modem, http_s
         with pytest.raises(OSError):
             r.status  # noqa: B018 - an aborted body never gets its status
         assert r.read() == b""
+
+
+def test_module_reboot_frees_the_slot(modem, sim, ftp_server, http_server):
+    ftp = modem.ftp(ftp_server.host, ftp_server.user, ftp_server.password,
+                    port=ftp_server.port)
+    assert sim.control("reboot")
+    assert modem.wait_for(lambda: modem.reboots == 1, 10)  # +WIND: 3/4 (§8)
+    assert not ftp.is_open()  # sessions vanish with the reboot, without a URC
+    modem.start()
+    modem.gprs("internet")
+    assert modem.http_get(http_server.url("/status/200")).status == 200
+    ftp.close()  # no +WIPCLOSE for a session the module no longer has

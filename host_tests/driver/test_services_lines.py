@@ -63,6 +63,11 @@ class FakeModem:
         self.transfers = []
         self.next_transfer = None
         self.closed_peers = set()
+        self.masked = []
+        self.reboots = 0
+
+    def mask(self, secret):
+        self.masked.append(secret)
 
     def quote(self, value):
         if any(c in value for c in '"\r\n\0') or any(ord(c) < 32 or ord(c) > 126 for c in value):
@@ -111,6 +116,7 @@ def test_ftp_create_options_transfers_and_close():
     m.next_transfer = None
     f = ftp.FTP(m, "127.0.0.1", "user", "pw", port=2121)
     assert m.sent == ['AT+WIPCREATE=4,1,"127.0.0.1",2121,"user","pw"', "AT+WIPOPT=4,1,2,40,1"]
+    assert m.masked == ["pw"]  # hidden in the debug transcript
     m.next_transfer = FakeTransfer(m, b"\x03\x10" * 300)
     assert f.get("dir/a.bin") == b"\x03\x10" * 300
     f.put("b.bin", b"xyz")
@@ -230,6 +236,7 @@ def test_http_canonical_fields():
     r = http.request(m, "DELETE", "http://h/y", auth=("u", "p"), proxy="127.0.0.1:81",
                      proxy_auth=("pu", "pp"), max_redirects=0, version=0)
     assert (r.status, r.reason) == (404, "Not Found")
+    assert m.masked == ["p", "pp"]
     assert m.sent == ['AT+WIPCREATE=5,1,"127.0.0.1",81,"pu","pp"', "AT+WIPOPT=5,1,2,52,0",
                       "AT+WIPOPT=5,1,2,53,0", 'AT+WIPFILE=5,1,3,"http://h/y","u","p"',
                       "AT+WIPCLOSE=5,1"]
@@ -332,3 +339,140 @@ def test_ping_collects_urcs_and_timeouts():
         ping.ping(m, "127.0.0.1", count=0)
     with pytest.raises(ValueError):
         ping.ping(m, "127.0.0.1", size=1501)
+
+
+# ----------------------------------------------------------- FTP delete (control socket)
+
+
+class FakeControlSocket:
+    """A module TCP socket whose server side is a script of reply lines (None: a timeout)."""
+
+    def __init__(self, script):
+        self.script = list(script)
+        self.sent = []
+        self.addr = None
+        self.timeout = None
+        self.closed = False
+
+    def settimeout(self, value):
+        self.timeout = value
+
+    def connect(self, addr):
+        self.addr = addr
+
+    def sendall(self, data):
+        self.sent.append(bytes(data).decode())
+
+    def readline(self):
+        if not self.script:
+            return b""
+        line = self.script.pop(0)
+        if line is None:
+            raise OSError(wip.errors.ETIMEDOUT, "timed out")
+        return line
+
+    def close(self):
+        self.closed = True
+
+
+class DeleteModem(FakeModem):
+    def __init__(self, script):
+        super().__init__()
+        self.control = FakeControlSocket(script)
+
+    def socket(self, type=1, proto=0):
+        self.sent.append("socket")
+        return self.control
+
+
+LOGIN_OK = [b"220 ready\r\n", b"331 password please\r\n", b"230 logged in\r\n"]
+
+
+def ftp_for_delete(script, **kwargs):
+    m = DeleteModem(script)
+    f = ftp.FTP(m, "127.0.0.1", "user", "pw", port=2121, timeout=7, **kwargs)
+    m.sent.clear()
+    return m, f
+
+
+def test_ftp_delete_dialogue_on_a_module_socket():
+    m, f = ftp_for_delete(LOGIN_OK + [b"250 deleted\r\n", b"221 bye\r\n"])
+    f.delete("dir/a.bin")
+    c = m.control
+    assert (c.addr, c.timeout, c.closed) == (("127.0.0.1", 2121), 7, True)
+    assert c.sent == ["USER user\r\n", "PASS pw\r\n", "DELE dir/a.bin\r\n", "QUIT\r\n"]
+    assert m.sent == ["socket"]  # no +WIPFILE, and the FTP session is left alone
+    assert m.service_session is f and not f.closed
+
+
+def test_ftp_delete_multiline_greeting_preliminary_reply_and_account():
+    m, f = ftp_for_delete([b"120 wait a moment\r\n", b"220-welcome\r\n", b" to the server\r\n",
+                           b"220 ready\r\n", b"331 password\r\n", b"332 account please\r\n",
+                           b"230 in\r\n", b"250-deleting\r\n", b"250 done\r\n", b"221 bye\r\n"],
+                          account="acct")
+    f.delete("x")
+    assert m.control.sent == ["USER user\r\n", "PASS pw\r\n", "ACCT acct\r\n", "DELE x\r\n",
+                              "QUIT\r\n"]
+
+
+@pytest.mark.parametrize("script, code, sent", [
+    ([b"421 too busy\r\n"], 866, []),
+    ([], 866, []),  # closed before the greeting
+    ([b"220 ready\r\n", b"530 unknown user\r\n", b"221 bye\r\n"], 861, ["USER", "QUIT"]),
+    ([b"220 ready\r\n", b"331 pw\r\n", b"530 wrong\r\n", b"221 bye\r\n"], 862,
+     ["USER", "PASS", "QUIT"]),
+    ([b"220 ready\r\n", b"331 pw\r\n", b"332 need account\r\n", b"221 bye\r\n"], 865,
+     ["USER", "PASS", "QUIT"]),
+    (LOGIN_OK + [b"550 No such file\r\n", b"221 bye\r\n"], 860, ["USER", "PASS", "DELE", "QUIT"]),
+    (LOGIN_OK + [b"450 busy\r\n"], 860, ["USER", "PASS", "DELE", "QUIT"]),
+    (LOGIN_OK + [b"garbage\r\n"], 860, ["USER", "PASS", "DELE", "QUIT"]),
+    (LOGIN_OK, 860, ["USER", "PASS", "DELE", "QUIT"]),  # connection dropped after DELE
+])
+def test_ftp_delete_replies_map_to_module_codes(script, code, sent):
+    m, f = ftp_for_delete(script)
+    with pytest.raises(wip.WipError) as exc:
+        f.delete("a.bin")
+    assert exc.value.code == code
+    assert [line.split()[0] for line in m.control.sent] == sent
+    assert m.control.closed
+    assert "pw" not in str(exc.value)
+
+
+def test_ftp_delete_account_rejected_is_865():
+    m, f = ftp_for_delete([b"220 ready\r\n", b"332 account\r\n", b"530 bad account\r\n"],
+                          account="acct")
+    with pytest.raises(wip.WipError) as exc:
+        f.delete("a.bin")
+    assert exc.value.code == 865
+    assert m.control.sent[:2] == ["USER user\r\n", "ACCT acct\r\n"]
+
+
+def test_ftp_delete_timeout_is_etimedout_and_closes_the_socket():
+    m, f = ftp_for_delete(LOGIN_OK + [None])
+    with pytest.raises(OSError) as exc:
+        f.delete("a.bin")
+    assert not isinstance(exc.value, wip.WipError)
+    assert exc.value.errno == wip.errors.ETIMEDOUT
+    assert m.control.sent[-1] == "DELE a.bin\r\n"  # no QUIT on a silent server
+    assert m.control.closed
+
+
+@pytest.mark.parametrize("bad", ["a\rb", "a\nb", "a\r\nDELE b", "a\0b", "a\x7fb", "caf\u00e9",
+                                 "", None])
+def test_ftp_delete_bad_path_sends_nothing(bad):
+    m, f = ftp_for_delete(LOGIN_OK)
+    with pytest.raises(ValueError):
+        f.delete(bad)
+    assert m.sent == [] and m.control.sent == []
+
+
+def test_ftp_delete_refused_while_a_transfer_is_open_or_after_close():
+    m, f = ftp_for_delete(LOGIN_OK)
+    with f.open("up.bin", "wb"):
+        with pytest.raises(OSError):
+            f.delete("a.bin")
+    f.close()
+    m.sent.clear()
+    with pytest.raises(OSError):
+        f.delete("a.bin")
+    assert m.sent == [] and m.control.sent == []

@@ -1,5 +1,7 @@
 """Supervisor logic against a scripted modem and a fake clock: detection, backoff, counters."""
 
+import time
+
 import pytest
 import wip.supervisor as supmod
 from wip.supervisor import Supervisor, bearer_started
@@ -254,3 +256,61 @@ def test_rejects_bad_backoff():
 )
 def test_bearer_started_parses_read_reply(lines, expected):
     assert bearer_started(lines) is expected
+
+
+def test_plain_error_twice_on_probe_means_reboot(clock):
+    modem = FakeModem()
+    sup, events = make(modem)
+    sup.check()
+    modem.stack_up = modem.bearer_up = False
+    modem.probe_error = FakeError(-1)  # CMEE=0 again: the module forgot our init
+    sup.report_error()
+    sup.check()
+    assert ("down", "reboot") in events and sup.reboots == 1
+    assert modem.calls.count("AT+WIPBR?") == 2
+
+
+def test_single_stale_plain_error_is_asked_again(clock):
+    modem = FakeModem()
+    sup, events = make(modem)
+    sup.check()
+    modem.lose_bearer()
+    stale = [FakeError(-1)]
+    real_command = modem.command
+
+    def command(cmd):
+        if stale:
+            modem.calls.append(cmd)
+            raise stale.pop()
+        return real_command(cmd)
+
+    modem.command = command
+    sup.report_error()
+    assert sup.check() is True
+    assert ("down", "bearer") in events and sup.reboots == 0 and sup.bearer_losses == 1
+
+
+def test_asyncio_run_keeps_checking():
+    import asyncio
+
+    modem = FakeModem()
+    sup = Supervisor(modem, "internet", check_interval=0.05, backoff_initial=0.01)
+
+    async def main():
+        task = asyncio.create_task(sup.run(poll=0.01))
+        await asyncio.sleep(0.2)
+        task.cancel()
+
+    asyncio.run(main())
+    assert sup.up and sup.generation == 1
+    assert modem.calls.count("AT+WIPBR?") >= 2  # probed again after check_interval
+
+
+def test_ensure_gives_up_at_its_deadline():
+    modem = FakeModem()
+    modem.start_failures = [FakeError(812)] * 100
+    sup = Supervisor(modem, "internet", backoff_initial=0.05, backoff_max=0.1)
+    t0 = time.monotonic()
+    assert sup.ensure(timeout=0.4) is False
+    assert 0.35 <= time.monotonic() - t0 <= 1.0
+    assert 3 <= sup.attempts <= 10

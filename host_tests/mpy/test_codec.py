@@ -134,6 +134,21 @@ def test_round_trip_through_both_implementations():
             eq(list(st), [0, n + 1, 1])
 
 
+def test_state_positions_beyond_16_bits_and_memoryview_offsets():
+    """ptr32 on array("i") (4-byte items, also on 64-bit ports); ptr8 honours slice starts."""
+    big = bytearray(70010)
+    big[70003] = DLE
+    big[70004] = ETX
+    big[70005] = ETX
+    for fn in (codec.decode, codec.decode_py):
+        st = codec.new_state()
+        st[codec.ST_POS] = 70000
+        out = bytearray(16)
+        n = fn(memoryview(big)[0:], len(big), memoryview(out)[5:], 2, st)
+        eq((n, list(st)), (6, [0, 70006, 1]))
+        eq(bytes(out[7:11]), bytes((0, 0, 0, ETX)))
+
+
 def test_worked_example_of_the_spec():
     wire = bytes([0x10, 0x03, 0x10, 0x10, 0x45, 0x03, 0x0D, 0x0A])
     st = codec.new_state()

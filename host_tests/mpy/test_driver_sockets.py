@@ -147,4 +147,36 @@ def test_recv_hot_path_allocates_nothing():
     s.close()
 
 
+def test_udp_server_answers_its_sender():
+    srv = m.socket(wip.SOCK_DGRAM)
+    srv.settimeout(5)
+    srv.bind(("", 31772))
+    c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    c.bind(socket.getaddrinfo("127.0.0.1", 31773)[0][-1])
+    c.sendto(b"hello server", socket.getaddrinfo("127.0.0.1", 31772)[0][-1])
+    data, addr = srv.recvfrom(100)
+    eq(data, b"hello server")
+    eq(addr, ("127.0.0.1", 31773))
+    srv.sendto(b"hello client", addr)
+    eq(c.recv(100), b"hello client")
+    c.close()
+    srv.close()
+
+
+def test_stream_protocol_and_many_sockets():
+    socks = []
+    for _ in range(4):
+        s = m.socket()
+        s.settimeout(5)
+        s.connect(("127.0.0.1", ECHO_TCP))
+        socks.append(s)
+    for i, s in enumerate(socks):
+        s.write(b"line %d\nrest" % i)
+    for i in reversed(range(4)):
+        eq(socks[i].readline(), b"line %d\n" % i)
+        eq(socks[i].read(4), b"rest")
+    for s in socks:
+        s.close()
+
+
 run(globals())

@@ -1,6 +1,9 @@
 """`# needs: mosquitto` for MicroPython test scripts: Debian's real MQTT broker on loopback.
 
-Environment given to the script: MQTT_HOST ("127.0.0.1") and MQTT_PORT.
+Environment given to the script: MQTT_HOST ("127.0.0.1"), MQTT_PORT, MQTT_BROKER_LOG (the
+broker's log) and MQTT_SUB_LOG: a CPython subscriber to "#" (QoS 1) appends one line per
+message it receives, `<topic> <payload as hex>`, so a script can check what other clients of
+the broker saw.
 
 Also usable outside pytest (tools/demo.py): `start_mosquitto()` returns a running broker
 (.host, .port, .log_path, .stop()), and `MqttSubscriber(port, topic)` is a small CPython MQTT
@@ -77,7 +80,12 @@ def start_mosquitto():
 def provide(request):
     broker = start_mosquitto()
     request.addfinalizer(broker.remove)
-    return {"MQTT_HOST": broker.host, "MQTT_PORT": str(broker.port)}
+    sub_log = broker.dir / "subscriber.log"
+    subscriber = MqttSubscriber(broker.port, "#", client_id="wip-test-observer",
+                                log_path=sub_log)
+    request.addfinalizer(subscriber.close)
+    return {"MQTT_HOST": broker.host, "MQTT_PORT": str(broker.port),
+            "MQTT_BROKER_LOG": str(broker.log_path), "MQTT_SUB_LOG": str(sub_log)}
 
 
 def _remaining_length(n):
@@ -98,8 +106,12 @@ def _mqtt_str(text):
 class MqttSubscriber:
     """A CPython MQTT 3.1.1 subscriber (QoS 1) recording every PUBLISH in .messages."""
 
-    def __init__(self, port, topic, host="127.0.0.1", client_id="wip-test-sub", timeout=10):
+    def __init__(self, port, topic, host="127.0.0.1", client_id="wip-test-sub", timeout=10,
+                 log_path=None):
         self.messages = []
+        self.log_path = log_path
+        if log_path is not None:
+            Path(log_path).write_text("")
         self.sock = socket.create_connection((host, port), timeout=timeout)
         body = _mqtt_str("MQTT") + bytes((4, 0x02)) + struct.pack("!H", 60) + \
             _mqtt_str(client_id)
@@ -154,6 +166,9 @@ class MqttSubscriber:
                 pid, rest = rest[:2], rest[2:]
                 self.sock.sendall(b"\x40\x02" + pid)
             self.messages.append((topic, rest))
+            if self.log_path is not None:
+                with open(self.log_path, "a") as log:
+                    log.write(f"{topic} {rest.hex()}\n")
 
     def wait_for(self, count, deadline_s=10.0):
         """Wait until `count` messages arrived (or the deadline passes); return them."""

@@ -242,7 +242,7 @@ def test_wipbr_stop_tears_down(gprs, sim):
     srv = listener(sim, 80)
     gprs.ok('AT+WIPCREATE=2,1,"127.0.0.1",80')
     gprs.expect_urc("+WIPREADY:")
-    gprs.ok("AT+WIPCREATE=1,1,5000")
+    gprs.ok("AT+WIPCREATE=1,1,500")
     gprs.expect_urc("+WIPREADY:")
     gprs.ok("AT+WIPCREATE=3,1,81,2,3")
     peer, _ = srv.accept()
@@ -255,7 +255,7 @@ def test_wipbr_stop_tears_down(gprs, sim):
         raise ConnectionResetError
     assert gprs.cmd("AT+WIPBR?") == (["6,0"], "OK")
     gprs.ok("AT+WIPBR=4,6,0")
-    gprs.ok("AT+WIPCREATE=1,1,5000")  # the index and port are free again
+    gprs.ok("AT+WIPCREATE=1,1,500")  # the index and port are free again
 
 
 # ---------------------------------------------------------------- +WIPCREATE
@@ -310,19 +310,19 @@ def test_wipcreate_guide_hosts_resolve_to_loopback(sim_factory):
 
 
 def test_wipcreate_conflicts(gprs, sim):
-    srv = listener(sim, 8080)
-    gprs.ok("AT+WIPCREATE=1,1,5000")
+    srv = listener(sim, 88)
+    gprs.ok("AT+WIPCREATE=1,1,500")
     gprs.expect_urc("+WIPREADY:")
-    assert gprs.cmd("AT+WIPCREATE=1,1,5001") == ([], "+CME ERROR: 840")
-    gprs.ok("AT+WIPCREATE=3,1,5002,3,4")
-    assert gprs.cmd("AT+WIPCREATE=3,1,5003,5,6") == ([], "+CME ERROR: 840")
-    assert gprs.cmd("AT+WIPCREATE=3,2,5003,4,6") == ([], "+CME ERROR: 845")
-    assert gprs.cmd("AT+WIPCREATE=3,1,5003,4,6") == ([], "+CME ERROR: 845")  # D32
-    assert gprs.cmd('AT+WIPCREATE=2,3,"127.0.0.1",8080') == ([], "+CME ERROR: 845")
-    gprs.ok('AT+WIPCREATE=2,5,"127.0.0.1",8080')
+    assert gprs.cmd("AT+WIPCREATE=1,1,501") == ([], "+CME ERROR: 840")
+    gprs.ok("AT+WIPCREATE=3,1,502,3,4")
+    assert gprs.cmd("AT+WIPCREATE=3,1,503,5,6") == ([], "+CME ERROR: 840")
+    assert gprs.cmd("AT+WIPCREATE=3,2,503,4,6") == ([], "+CME ERROR: 845")
+    assert gprs.cmd("AT+WIPCREATE=3,1,503,4,6") == ([], "+CME ERROR: 845")  # D32
+    assert gprs.cmd('AT+WIPCREATE=2,3,"127.0.0.1",88') == ([], "+CME ERROR: 845")
+    gprs.ok('AT+WIPCREATE=2,5,"127.0.0.1",88')
     gprs.expect_urc("+WIPREADY:")
-    assert gprs.cmd('AT+WIPCREATE=2,5,"127.0.0.1",8080') == ([], "+CME ERROR: 840")
-    assert gprs.cmd("AT+WIPCREATE=3,2,5003,5,5") == ([], "+CME ERROR: 845")
+    assert gprs.cmd('AT+WIPCREATE=2,5,"127.0.0.1",88') == ([], "+CME ERROR: 840")
+    assert gprs.cmd("AT+WIPCREATE=3,2,503,5,5") == ([], "+CME ERROR: 845")
     srv.close()
 
 
@@ -335,10 +335,10 @@ def test_wipcreate_udp_forms(gprs, sim):
     gprs.ok("AT+WIPCREATE=1,3,0")
     gprs.ok(f'AT+WIPCREATE=1,4,"127.0.0.1",{pport}')
     gprs.ok(f'AT+WIPCREATE=1,5,,"127.0.0.1",{pport}')
-    gprs.ok(f'AT+WIPCREATE=1,6,5006,"127.0.0.1",{pport}')
+    gprs.ok(f'AT+WIPCREATE=1,6,506,"127.0.0.1",{pport}')
     assert sorted(gprs.expect_urc("+WIPREADY:") for _ in range(6)) == [
         f"+WIPREADY: 1,{i}" for i in range(1, 7)]
-    assert gprs.cmd("AT+WIPOPT=1,6,1,0") == (["+WIPOPT: 1,0,5006"], "OK")
+    assert gprs.cmd("AT+WIPOPT=1,6,1,0") == (["+WIPOPT: 1,0,506"], "OK")
     assert gprs.cmd("AT+WIPOPT=1,6,1,3") == (["+WIPOPT: 1,3,1"], "OK")
     assert gprs.cmd("AT+WIPOPT=1,1,1,3") == (["+WIPOPT: 1,3,0"], "OK")
     assert gprs.cmd("AT+WIPOPT=1,6,1,1") == ([f"+WIPOPT: 1,1,{pport}"], "OK")
@@ -417,12 +417,12 @@ def test_wipopt_socket_options(gprs, sim):
     srv.close()
 
 
-def test_wipopt_udp_nread_is_next_datagram_size(gprs):
-    gprs.ok("AT+WIPCREATE=1,1,5000")
+def test_wipopt_udp_nread_is_next_datagram_size(gprs, sim):
+    gprs.ok("AT+WIPCREATE=1,1,500")
     gprs.expect_urc("+WIPREADY:")
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.sendto(b"x" * 7, ("127.0.0.1", 5000))
-    s.sendto(b"y" * 3, ("127.0.0.1", 5000))
+    s.sendto(b"x" * 7, ("127.0.0.1", sim.real_port(500)))
+    s.sendto(b"y" * 3, ("127.0.0.1", sim.real_port(500)))
     gprs.expect_urc("+WIPDATA:")
     assert gprs.cmd("AT+WIPOPT=1,1,1,6") == (["+WIPOPT: 1,6,7"], "OK")
     assert gprs.cmd("AT+WIPOPT=1,1,1,4") == ([], "+CME ERROR: 835")
@@ -441,7 +441,7 @@ def test_wipdata_errors(gprs, sim):
         ("AT+WIPDATA=2,1", "ERROR"), ("AT+WIPDATA=2,1,1,1", "ERROR"),
         ("AT+WIPDATA=2,x,1", "ERROR"),
     ])
-    gprs.ok("AT+WIPCREATE=1,1,5000")
+    gprs.ok("AT+WIPCREATE=1,1,500")
     gprs.expect_urc("+WIPREADY:")
     assert gprs.cmd("AT+WIPDATA=1,1,0") == ([], "OK")  # D60
     gprs.ok("AT+WIPCFG=0")
@@ -486,3 +486,13 @@ def test_wipping_series_and_loss(gprs, sim):
     assert gprs.cmd('AT+WIPPING="localhost",2,100,200') == ([], "OK")
     assert gprs.expect_urc("+WIPPING:", 5) == "+WIPPING: 1,0,0"
     assert gprs.expect_urc("+WIPPING:", 5).startswith("+WIPPING: 0,1,")
+
+
+def test_stack_stop_ends_a_ping_series(gprs):
+    assert gprs.cmd('AT+WIPPING="127.0.0.1",5,300') == ([], "OK")
+    gprs.expect_urc("+WIPPING:", 5)
+    gprs.ok("AT+WIPCFG=0")
+    assert gprs.no_urc(0.8) == []
+    prelude(gprs)
+    assert gprs.cmd('AT+WIPPING="127.0.0.1"') == ([], "OK")  # no 819: the series is over
+    assert gprs.expect_urc("+WIPPING:", 5).startswith("+WIPPING: 0,0,")

@@ -383,8 +383,8 @@ def test_x6_peer_close_while_not_mapped_with_unread_data(gprs, sim):
 
 
 def test_x7_udp_limit_and_empty_datagrams(gprs, sim):
-    peer = udp_peer(sim, 8080)
-    assert gprs.cmd('AT+WIPCREATE=1,1,80,"127.0.0.1",8080') == ([], "OK")
+    peer = udp_peer(sim, 88)
+    assert gprs.cmd('AT+WIPCREATE=1,1,80,"127.0.0.1",88') == ([], "OK")
     gprs.expect_urc("+WIPREADY:")
     gprs.connect_data("AT+WIPDATA=1,1,1")
     payload = bytes(0x20 + i % 90 for i in range(6000))  # no 0x03 / 0x10

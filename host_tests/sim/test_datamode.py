@@ -79,8 +79,8 @@ def test_tcp_large_transfer_with_flow_control(gprs, sim):
 
 
 def test_udp_binary_round_trip(gprs, sim):
-    peer = udp_peer(sim, 8080)
-    gprs.ok('AT+WIPCREATE=1,1,80,"127.0.0.1",8080')
+    peer = udp_peer(sim, 88)
+    gprs.ok('AT+WIPCREATE=1,1,80,"127.0.0.1",88')
     gprs.expect_urc("+WIPREADY:")
     gprs.connect_data("AT+WIPDATA=1,1,1")
     datagrams = [ALL_BYTES, NASTY, b"+++", b"\x10", b"\x03"]
@@ -98,15 +98,15 @@ def test_udp_binary_round_trip(gprs, sim):
     gprs.escape(GUARD)
 
 
-def test_udp_without_peer_replies_to_last_sender(gprs):
-    gprs.ok("AT+WIPCREATE=1,1,5000")
+def test_udp_without_peer_replies_to_last_sender(gprs, sim):
+    gprs.ok("AT+WIPCREATE=1,1,500")
     gprs.expect_urc("+WIPREADY:")
     gprs.connect_data("AT+WIPDATA=1,1,1")
     gprs.send_raw(b"dropped\x03")  # D58: nobody to send to yet
     a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     a.bind(("127.0.0.1", 0))
     a.settimeout(5)
-    a.sendto(b"hi", ("127.0.0.1", 5000))
+    a.sendto(b"hi", ("127.0.0.1", sim.real_port(500)))
     assert gprs.read_raw(3) == b"hi\x03"
     gprs.send_raw(b"answer\x03")
     assert a.recvfrom(100)[0] == b"answer"
@@ -115,12 +115,12 @@ def test_udp_without_peer_replies_to_last_sender(gprs):
     assert a.recvfrom(100)[0] == b"partial"
 
 
-def test_udp_receive_limit_drops_extra_datagrams(gprs):
-    gprs.ok("AT+WIPCREATE=1,1,5000")
+def test_udp_receive_limit_drops_extra_datagrams(gprs, sim):
+    gprs.ok("AT+WIPCREATE=1,1,500")
     gprs.expect_urc("+WIPREADY:")
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     for i in range(20):
-        s.sendto(b"%02d" % i, ("127.0.0.1", 5000))
+        s.sendto(b"%02d" % i, ("127.0.0.1", sim.real_port(500)))
     gprs.expect_urc("+WIPDATA:")
     time.sleep(0.2)
     gprs.connect_data("AT+WIPDATA=1,1,1")
@@ -130,11 +130,11 @@ def test_udp_receive_limit_drops_extra_datagrams(gprs):
     assert gprs.no_urc(0.2) == []
 
 
-def test_udp_oversized_datagram_is_cut(gprs):
-    gprs.ok("AT+WIPCREATE=1,1,5000")
+def test_udp_oversized_datagram_is_cut(gprs, sim):
+    gprs.ok("AT+WIPCREATE=1,1,500")
     gprs.expect_urc("+WIPREADY:")
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.sendto(b"z" * 7000, ("127.0.0.1", 5000))
+    s.sendto(b"z" * 7000, ("127.0.0.1", sim.real_port(500)))
     assert gprs.expect_urc("+WIPDATA:").startswith("+WIPDATA: 1,1,5840,")
     gprs.connect_data("AT+WIPDATA=1,1,1")
     assert gprs.read_raw(5841) == b"z" * 5840 + b"\x03"
@@ -258,13 +258,13 @@ def test_plus_in_at_mode_is_harmless(at):
 def test_urcs_are_queued_in_data_mode_and_flushed_after_ok(gprs, sim):
     peer = tcp_client(gprs, sim)
     gprs.ok("AT+WIPCREATE=3,1,81,5,6")
-    gprs.ok("AT+WIPCREATE=1,1,5000")
+    gprs.ok("AT+WIPCREATE=1,1,500")
     gprs.expect_urc("+WIPREADY:")
     gprs.connect_data("AT+WIPDATA=2,1,1")
     spawned = socket.create_connection(("127.0.0.1", sim.real_port(81)))
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", 0))
-    s.sendto(b"abc", ("127.0.0.1", 5000))
+    s.sendto(b"abc", ("127.0.0.1", sim.real_port(500)))
     time.sleep(0.2)
     assert gprs.drain(0.05) == b""  # nothing while in data mode
     raw = gprs.escape(GUARD)
@@ -335,8 +335,8 @@ def test_coalescing_with_pref_timeout(gprs, sim):
 
 
 def test_udp_datagram_boundaries_from_host(gprs, sim):
-    peer = udp_peer(sim, 8080)
-    gprs.ok('AT+WIPCREATE=1,1,80,"127.0.0.1",8080')
+    peer = udp_peer(sim, 88)
+    gprs.ok('AT+WIPCREATE=1,1,80,"127.0.0.1",88')
     gprs.expect_urc("+WIPREADY:")
     gprs.connect_data("AT+WIPDATA=1,1,1")
     gprs.send_raw(bytes.fromhex("61 62 03 63 03 03"))
@@ -345,3 +345,15 @@ def test_udp_datagram_boundaries_from_host(gprs, sim):
     peer.settimeout(0.2)
     with pytest.raises(TimeoutError):
         peer.recvfrom(100)
+
+
+def test_binary_round_trip_on_each_transport(any_transport):
+    sim, at = any_transport
+    peer = tcp_client(at, sim)
+    at.connect_data("AT+WIPDATA=2,1,1")
+    payload = (ALL_BYTES + NASTY) * 60
+    at.send_raw(dle_escape(payload))
+    assert recv_exactly(peer, len(payload)) == payload
+    peer.sendall(payload)
+    assert b"".join(read_decoded(at, len(payload))) == payload
+    assert at.escape(GUARD) == b""

@@ -99,7 +99,7 @@ def test_peerclose_unmapped_and_mapped(gprs, sim):
 
 def test_bearer_loss_while_mapped(gprs, sim):
     peer = tcp_client(gprs, sim)
-    gprs.ok("AT+WIPCREATE=1,1,5000")
+    gprs.ok("AT+WIPCREATE=1,1,500")
     gprs.expect_urc("+WIPREADY:")
     gprs.ok("AT+WIPCREATE=3,1,81,2,2")
     gprs.connect_data("AT+WIPDATA=2,1,1")
@@ -112,7 +112,7 @@ def test_bearer_loss_while_mapped(gprs, sim):
         assert peer.recv(10) == b""
         raise ConnectionResetError
     assert gprs.cmd("AT+WIPBR?") == (["6,0"], "OK")
-    assert gprs.cmd("AT+WIPCREATE=1,1,5000") == ([], "+CME ERROR: 803")
+    assert gprs.cmd("AT+WIPCREATE=1,1,500") == ([], "+CME ERROR: 803")
 
 
 def test_reboot_drops_state_and_sends_boot_lines(gprs, sim):
@@ -202,3 +202,61 @@ def test_faults_via_pty_simulator(sim_factory):
     prelude(at)
     assert sim.control("noise 5") == "OK"
     assert len(at.drain(0.2)) == 5
+
+
+def test_timeout_fault_gives_842(gprs, sim):
+    peer = tcp_client(gprs, sim)
+    gprs.connect_data("AT+WIPDATA=2,1,1")
+    assert sim.control("timeout 1") == "OK"
+    assert gprs.read_raw(1) == b"\x03"
+    assert gprs.read_reply() == ([], "+CME ERROR: 842")
+    assert gprs.cmd("AT+WIPDATA=2,1,1") == ([], "+CME ERROR: 842")
+    assert gprs.cmd("AT+WIPCLOSE=2,1") == ([], "OK")
+    peer.close()
+
+
+def test_writing_to_a_closed_peer_is_a_reset(gprs, sim):
+    peer = tcp_client(gprs, sim)
+    peer.close()
+    assert gprs.expect_urc("+WIPPEERCLOSE:") == "+WIPPEERCLOSE: 2,1"
+    gprs.connect_data("AT+WIPDATA=2,1,1")
+    assert gprs.read_raw_until(b"SHUTDOWN\r\n") == b"\x03\r\nSHUTDOWN\r\n"
+    for _ in range(20):
+        gprs.send_raw(b"x" * 1000)
+        time.sleep(0.02)
+        if b"843" in bytes(gprs.buf) or gprs._fill(0.01) and b"843" in bytes(gprs.buf):
+            break
+    assert gprs.read_raw_until(b"\r\n+CME ERROR: 843\r\n").endswith(b"\x03\r\n+CME ERROR: 843\r\n")
+
+
+@pytest.mark.parametrize("command,line,code", [
+    ("WIPCFG", "AT+WIPCFG=1", 850), ("WIPCFG", "AT+WIPCFG=4,0", 821),
+    ("WIPCREATE", "AT+WIPCREATE=1,1", 836), ("+WIPCLOSE", "AT+WIPCLOSE=1,1", 802),
+    ("wipfile", 'AT+WIPFILE=7,1,1,"1"', 868), ("WIPBR", "AT+WIPBR=1,6", 802),
+])
+def test_fail_injects_fault_only_codes(at, sim, command, line, code):
+    assert sim.control(f"fail {command} {code}") == "OK"
+    assert at.cmd("AT+WIPCFG=?") == ([], "OK")  # test forms are not affected
+    assert at.cmd(line) == ([], f"+CME ERROR: {code}")
+    assert at.cmd("AT") == ([], "OK")
+
+
+def test_fail_rejects_bad_arguments(sim):
+    assert sim.control("fail WIPNOPE 850").startswith("ERR")
+    assert sim.control("fail WIPCFG 1000").startswith("ERR")
+    assert sim.control("fail WIPCFG").startswith("ERR")
+
+
+def test_internal_error_in_a_handler_answers_error_and_keeps_running():
+    from atclient import ATClient
+
+    from tools.wipsim import Simulator
+    with Simulator(guard_time=GUARD) as sim:
+        def broken(cmd, reply):
+            raise RuntimeError("boom")
+        sim.module.handlers["+WIPCFG"] = broken
+        with ATClient.tcp(sim.start_tcp()) as at:
+            at.drain(0.05)
+            at.ok("ATE0")
+            assert at.cmd("AT+WIPCFG=1") == ([], "ERROR")
+            assert at.cmd("AT") == ([], "OK")

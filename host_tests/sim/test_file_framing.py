@@ -246,12 +246,12 @@ def test_urcs_queued_during_file_mode(fake):
     sim, at, created = fake
     at.ok('AT+WIPCREATE=6,1,"127.0.0.1",25')
     at.expect_urc("+WIPREADY:")
-    at.ok("AT+WIPCREATE=1,1,5000")
+    at.ok("AT+WIPCREATE=1,1,500")
     at.expect_urc("+WIPREADY:")
     at.connect_data("AT+WIPFILE=6,1,2")
     import socket
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.sendto(b"x", ("127.0.0.1", 5000))
+    s.sendto(b"x", ("127.0.0.1", 30500))
     time.sleep(0.1)
     assert at.drain(0.05) == b""
     at.send_raw(b"mail\x03")

@@ -4,6 +4,7 @@ import base64
 import hashlib
 import ipaddress
 import json
+import socket
 import threading
 import time
 
@@ -327,7 +328,8 @@ def test_http_errors(env, http_server):
         with pytest.raises(ServiceError) as exc:
             session.start_file(mode, fields)
         assert code_of(exc) == code
-    for opt, value, code in ((53, -1, 801), (52, 2, 801)):
+    assert session.set_option(50, 4294967295) == [] and session.get_option(50) == ["4294967295"]
+    for opt, value, code in ((53, -1, 801), (52, 2, 801), (51, 4294967296, 801), (50, "x", 801)):
         with pytest.raises(ServiceError) as exc:
             session.set_option(opt, value)
         assert code_of(exc) == code
@@ -519,6 +521,7 @@ def test_pop3_user_with_space_and_no_auth(env, pop3_server):
     session = create_session(7, 1, ["pop3 server", pop3_server.port, "user name", "mail id"],
                              env)
     assert session.get_option(71) == ["0"]
+    assert session.get_option(73) == []  # an empty mailbox lists nothing (§2.5)
     session.close()
     anonymous = create_session(7, 1, ["127.0.0.1", pop3_server.port], env)
     assert anonymous.get_option(70)[0].startswith('0,"+OK')
@@ -577,3 +580,65 @@ def test_smtp_auth_login_when_plain_is_not_offered(env):
         assert code_of(exc) == 865
     finally:
         server.stop()
+
+
+class ScriptedServer:
+    """A line server answering each command by its first word; records what it received.
+
+    Only for paths the real servers cannot produce (FTP ACCT, SMTP without EHLO)."""
+
+    def __init__(self, greeting, answers):
+        self.answers = answers
+        self.greeting = greeting
+        self.received = []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        self.listener.settimeout(5)
+        try:
+            conn, _ = self.listener.accept()
+        except OSError:
+            return
+        with conn, conn.makefile("rwb") as stream:
+            stream.write(self.greeting + b"\r\n")
+            stream.flush()
+            for line in stream:
+                command = line.strip().decode()
+                self.received.append(command)
+                stream.write(self.answers.get(command.split(" ")[0].upper(), b"500 ?") + b"\r\n")
+                stream.flush()
+                if command.upper() == "QUIT":
+                    return
+
+    def stop(self):
+        self.listener.close()
+        self.thread.join(5)
+
+
+def test_ftp_account_is_sent_when_asked_and_rejection_is_865(env):
+    answers = {"USER": b"331 password", "PASS": b"332 account please", "ACCT": b"230 in",
+               "QUIT": b"221 bye"}
+    server = ScriptedServer(b"220 scripted", answers)
+    session = create_session(4, 1, ["127.0.0.1", server.port, "u", "p", "acct1"], env)
+    session.close()
+    server.stop()
+    assert server.received == ["USER u", "PASS p", "ACCT acct1", "QUIT"]
+    answers["ACCT"] = b"530 no such account"
+    server = ScriptedServer(b"220 scripted", answers)
+    with pytest.raises(ServiceError) as exc:
+        create_session(4, 1, ["127.0.0.1", server.port, "u", "p", "bad"], env)
+    assert code_of(exc) == 865
+    server.stop()
+
+
+def test_smtp_helo_fallback(env):
+    server = ScriptedServer(b"220 old server", {"EHLO": b"502 what", "HELO": b"250 hi",
+                                                "QUIT": b"221 bye"})
+    session = create_session(6, 1, ["127.0.0.1", server.port], env)
+    assert session.get_option(60) == ['220,"220 old server"']
+    session.close()
+    server.stop()
+    assert [c.split()[0] for c in server.received] == ["EHLO", "HELO", "QUIT"]

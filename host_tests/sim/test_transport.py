@@ -90,10 +90,10 @@ def test_commands_written_piecewise(at):
 def test_reconnect_keeps_module_state_and_replaces_the_host(sim):
     first = open_client(sim)
     prelude(first)
-    first.ok("AT+WIPCREATE=1,1,5000")
+    first.ok("AT+WIPCREATE=1,1,500")
     second = ATClient.tcp(sim.port)
     time.sleep(0.1)
-    assert second.cmd("AT+WIPCREATE=1,1,5000") == ([], "+CME ERROR: 840")  # state kept
+    assert second.cmd("AT+WIPCREATE=1,1,500") == ([], "+CME ERROR: 840")  # state kept
     try:
         first.sock.settimeout(2)
         assert first.sock.recv(100) in (b"", b"\r\n+WIPREADY: 1,1\r\n")
@@ -104,12 +104,12 @@ def test_reconnect_keeps_module_state_and_replaces_the_host(sim):
 def test_output_while_detached_is_lost(sim):
     at = open_client(sim)
     prelude(at)
-    at.ok("AT+WIPCREATE=1,1,5000")
+    at.ok("AT+WIPCREATE=1,1,500")
     at.expect_urc("+WIPREADY:")
     at.close()
     time.sleep(0.1)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.sendto(b"lost urc", ("127.0.0.1", 5000))
+    s.sendto(b"lost urc", ("127.0.0.1", sim.real_port(500)))
     time.sleep(0.2)
     again = ATClient.tcp(sim.port)
     assert again.drain(0.2) == b""

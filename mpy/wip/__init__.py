@@ -17,24 +17,23 @@ first use.
 
 from .errors import WipError
 from .modem import Modem
-from .socket import (
-    AF_INET,
-    IP_TOS,
-    IP_TTL,
-    IPPROTO_IP,
-    IPPROTO_TCP,
-    IPPROTO_UDP,
-    SHUT_RD,
-    SHUT_RDWR,
-    SHUT_WR,
-    SO_REUSEADDR,
-    SOCK_DGRAM,
-    SOCK_STREAM,
-    SOL_SOCKET,
-    TCP_NODELAY,
-    Socket,
-)
-from .streams import serial_stream, tcp_stream
+
+# The socket constants, the same values as in wip.socket (defined twice so that `import wip`
+# does not load wip.socket: RAM).
+AF_INET = 2
+SOCK_STREAM = 1
+SOCK_DGRAM = 2
+IPPROTO_IP = 0
+IPPROTO_TCP = 6
+IPPROTO_UDP = 17
+SOL_SOCKET = 1
+SO_REUSEADDR = 2
+TCP_NODELAY = 1
+IP_TOS = 1
+IP_TTL = 2
+SHUT_RD = 0
+SHUT_WR = 1
+SHUT_RDWR = 2
 
 __all__ = [
     "AF_INET", "IP_TOS", "IP_TTL", "IPPROTO_IP", "IPPROTO_TCP", "IPPROTO_UDP",
@@ -42,7 +41,12 @@ __all__ = [
     "SOL_SOCKET", "Socket", "TCP_NODELAY", "WipError", "serial_stream", "tcp_stream",
 ]
 
+# Imported on first use (RAM: a board with a UART never loads wip.streams; wip.socket comes
+# with the first Modem.socket()).
 _LAZY = {
+    "Socket": ("socket", "Socket"),
+    "tcp_stream": ("streams", "tcp_stream"),
+    "serial_stream": ("streams", "serial_stream"),
     "FileTransfer": ("filexfer", "FileTransfer"),
     "Supervisor": ("supervisor", "Supervisor"),
     "supervisor": ("supervisor", None),

@@ -16,10 +16,8 @@ from array import array
 
 try:
     from micropython import const
-except ImportError:
-
-    def const(value):
-        return value
+except ImportError:  # CPython
+    from ._compat import const
 
 
 DLE = const(0x10)

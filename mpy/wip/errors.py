@@ -29,27 +29,22 @@ EALREADY = 114
 
 ERROR_PLAIN = -1  # plain "ERROR": syntax error or CMEE=0 (D2)
 
-_TEXT = {
-    -1: "ERROR (syntax)",
-    803: "not allowed in the current stack state",
-    830: "bad index",
-    831: "bad state",
-    838: "no more free socket",
-    840: "already active",
-    842: "destination host unreachable",
-    843: "connection reset by peer",
-}
-
-_ERRNO = {843: ECONNRESET, 842: EHOSTUNREACH, 838: ENOBUFS, 833: EADDRINUSE}
-
 
 class WipError(OSError):
     """A module error: ``.code`` is the module's code, ``.errno`` the nearest POSIX errno."""
 
     def __init__(self, code, message=None):
+        # Message and errno tables live here rather than as module globals (RAM); the
+        # messages are one string so that no word of them is interned.
         if message is None:
-            message = "WIP error %d: %s" % (code, _TEXT.get(code, "module error"))
-        super().__init__(_ERRNO.get(code, EIO), message)
+            table = ("\n-1 ERROR (syntax)\n803 not allowed in the current stack state"
+                     "\n830 bad index\n831 bad state\n838 no more free socket\n840 already active"
+                     "\n842 destination host unreachable\n843 connection reset by peer\n")
+            i = table.find("\n" + str(code) + " ") + 1
+            text = table[table.find(" ", i) + 1:table.find("\n", i)] if i else "module error"
+            message = "WIP error %d: %s" % (code, text)
+        errno = {843: ECONNRESET, 842: EHOSTUNREACH, 838: ENOBUFS, 833: EADDRINUSE}
+        super().__init__(errno.get(code, EIO), message)
         self.code = code
 
 

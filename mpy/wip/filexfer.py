@@ -8,9 +8,7 @@ uploads are escaped with ``escape_plus`` so no payload can be taken for ``+++`` 
 try:
     from micropython import const
 except ImportError:  # CPython
-
-    def const(value):
-        return value
+    from ._compat import const
 
 
 from .errors import WipError, timeout_error
@@ -35,9 +33,6 @@ class FileTransfer:
 
     def _sink(self):
         return self.m._scratch, 0, len(self.m._scratch)
-
-    def _sunk(self, dpos):
-        pass
 
     def _unmapped(self, code):
         self.done = True

@@ -6,6 +6,7 @@
         with ftp.open("data.bin", "rb") as f:    # streamed download
             n = f.readinto(buf)
         blob = ftp.get("data.bin")
+        ftp.delete("data.bin")                   # DELE over a plain TCP control connection
 
 The module keeps one service session at a time (D34). The session holds that slot from
 construction to close(); opening another session meanwhile raises WipError(840) naming this
@@ -40,10 +41,12 @@ class FTP:
         fields = [m.quote(host), str(int(port)), m.quote(user), m.quote(password)]
         if account is not None:
             fields.append(m.quote(account))
+        m.mask(password)  # kept out of the debug transcript
         self.m = m
         self.host = host
         self.port = port
         self.timeout = timeout
+        self._login = (user, password, account)  # delete() logs in again on its own socket
         self.closed = True
         self._transfer = None
         self._buf = bytearray(chunk)
@@ -55,6 +58,7 @@ class FTP:
             _release(m, self)
             raise
         self.closed = False
+        self._boots = m.reboots
         try:
             # The module defaults to TYPE A and PASV (§2.5); set only what differs.
             if binary:
@@ -75,8 +79,14 @@ class FTP:
         self.close()
 
     def is_open(self):
-        """True until close(), or until the server dropped the session (D40)."""
-        return not self.closed and not self.m.peer_closed(PROTO, IDX)
+        """True until close(), or until the session is gone on the module."""
+        return not self.closed and self._alive()
+
+    def _alive(self):
+        # The module still has the session: no +WIPPEERCLOSE (server drop D40, bearer loss
+        # D24) and no module reboot since it was created (§8: sessions vanish silently).
+        return not self.m.peer_closed(PROTO, IDX) and self.m.reboots == self._boots
+
 
     def _option(self, opt, value):
         self.m.command("+WIPOPT=4,1,2,%d,%d" % (opt, value), self.timeout)
@@ -121,9 +131,38 @@ class FTP:
             return _send(f.ft, data, self._buf)
 
     def delete(self, path):
-        """Not available: the module's FTP client only sends RETR and STOR (D51, D77)."""
-        self.m.quote(path)
-        raise NotImplementedError("WIP FTP has no DELE: +WIPFILE=4 supports RETR/STOR only")
+        """Delete path on the server (DELE) over a plain TCP control connection.
+
+        The module's FTP client cannot delete: +WIPFILE=4 only runs RETR and STOR (mode 3
+        is not supported for FTP, D51, D77). So this opens an ordinary TCP client socket
+        through the module (AT+WIPCREATE=2, which needs a free TCP socket index: OSError
+        ENOBUFS if all 8 are in use) to this session's host and port, logs in with the
+        same user, password and account, sends DELE and QUIT, and closes it. The FTP
+        session stays open and usable (sessions and sockets coexist, D33, D34).
+
+        Errors, with the module's codes: greeting not 220 -> WipError(866), USER rejected
+        -> 861, PASS rejected -> 862, ACCT rejected or needed but not given -> 865, DELE
+        refused (4xx/5xx) or a broken reply -> 860; no reply in time -> OSError(ETIMEDOUT).
+        ValueError, before anything is sent, for an empty path or one with a character
+        outside printable ASCII (CR, LF, NUL, ...).
+        """
+        if not isinstance(path, str) or not path:
+            raise ValueError("FTP path must be a non-empty string")
+        for c in path:
+            o = ord(c)
+            if o < 32 or o > 126:
+                raise ValueError("character not allowed in an FTP path: %r" % c)
+        if self.closed:
+            raise OSError("FTP session is closed")
+        if self._transfer is not None and not self._transfer.done:
+            raise OSError("a transfer is still open on this FTP session; close it first")
+        sock = self.m.socket()
+        try:
+            sock.settimeout(self.timeout)
+            sock.connect((self.host, self.port))
+            _control_delete(sock, self._login, path)
+        finally:
+            sock.close()
 
     def close(self):
         """End the session (+WIPCLOSE=4,1; the module answers +WIPPEERCLOSE: 4,1, D39)."""
@@ -132,7 +171,7 @@ class FTP:
         try:
             if self._transfer is not None and not self._transfer.done:
                 self._transfer.abort()
-            if not self.m.peer_closed(PROTO, IDX):
+            if self._alive():
                 self.m.command("+WIPCLOSE=4,1", self.timeout)
         finally:
             self.closed = True
@@ -222,6 +261,72 @@ class FtpFile:
             self.ft.finish()
         else:
             self.abort()
+
+
+# The FTP control connection used by FTP.delete() (RFC 959 replies, one line at a time).
+
+
+def _reply(sock, eof_code=860):
+    """The final reply to the last command as (code, first line); 1xx replies are skipped."""
+    while True:
+        line = sock.readline()
+        if not line:
+            raise WipError(eof_code, "FTP server closed the control connection")
+        try:
+            first = line.decode().rstrip()
+            code = int(first[:3])
+        except ValueError:  # also UnicodeError
+            raise WipError(860, "malformed FTP reply: %r" % line[:40]) from None
+        if line[3:4] == b"-":  # multi-line reply: ends with "<code> "
+            end = line[:3] + b" "
+            while not line.startswith(end):
+                line = sock.readline()
+                if not line:
+                    raise WipError(eof_code, "FTP server closed the control connection")
+        if code >= 200:
+            return code, first
+
+
+def _ask(sock, command, arg):
+    sock.sendall(command + arg.encode() + b"\r\n")
+    return _reply(sock)
+
+
+def _control_delete(sock, login, path):
+    user, password, account = login
+    code, text = _reply(sock, 866)
+    if code != 220:
+        raise WipError(866, "FTP server not ready: " + text)
+    try:
+        code, text = _ask(sock, b"USER ", user)
+        if code == 331:
+            code, text = _ask(sock, b"PASS ", password)
+            if code != 230 and code != 202 and code != 332:
+                raise WipError(862, "FTP password rejected: " + text)
+        elif code != 230 and code != 332:
+            raise WipError(861, "FTP user name rejected: " + text)
+        if code == 332:
+            if account is None:
+                raise WipError(865, "FTP server asks for an account: " + text)
+            code, text = _ask(sock, b"ACCT ", account)
+            if code != 230 and code != 202:
+                raise WipError(865, "FTP account rejected: " + text)
+        code, text = _ask(sock, b"DELE ", path)
+        if code // 100 != 2:
+            raise WipError(860, "FTP DELE refused: " + text)
+    except WipError:
+        _quit(sock)
+        raise
+    _quit(sock)
+
+
+def _quit(sock):
+    # Polite end; the outcome is already known, so a missing 221 changes nothing.
+    try:
+        sock.sendall(b"QUIT\r\n")
+        sock.readline()
+    except OSError:
+        pass
 
 
 # Session slot and upload helpers. Each service module carries its own copy so that it

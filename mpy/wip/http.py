@@ -65,6 +65,7 @@ def _credential_fields(m, auth, headers):
     out = ","
     if auth is not None:
         out += m.quote(auth[0]) + "," + m.quote(auth[1])
+        m.mask(auth[1])  # kept out of the debug transcript
     else:
         out += ","  # D27: both credential fields empty, headers follow
     for name, value in pairs:
@@ -133,6 +134,7 @@ class Session:
         try:
             m.command("+WIPCREATE=" + args, timeout)
             self.closed = False
+            self._boots = m.reboots
             _listen(m, "+WIPFILE:", self._on_status)
             m.wait_ready(PROTO, 1, timeout)  # D28: at once, no network I/O yet
             for opt, value in ((OPT_VERSION, version), (OPT_MAXREDIRECT, max_redirects),
@@ -156,7 +158,14 @@ class Session:
         self.close()
 
     def is_open(self):
-        return not self.closed
+        """True until close(), or until the session is gone on the module."""
+        return not self.closed and self._alive()
+
+    def _alive(self):
+        # The module still has the session: no +WIPPEERCLOSE (server drop D40, bearer loss
+        # D24) and no module reboot since it was created (§8: sessions vanish silently).
+        return not self.m.peer_closed(PROTO, 1) and self.m.reboots == self._boots
+
 
     def _on_status(self, line):
         # D50: +WIPFILE: 5,<idx>,<mode>,<status code>,"<reason phrase>"
@@ -221,7 +230,8 @@ class Session:
             self.closed = True
             _listen(self.m, "+WIPFILE:", None)
             try:
-                self.m.command("+WIPCLOSE=5,1", self.timeout)
+                if self._alive():
+                    self.m.command("+WIPCLOSE=5,1", self.timeout)
             finally:
                 _release(self.m, self)
         else:

@@ -14,7 +14,11 @@ How the socket API maps onto the AT model (spec §1.2, §2.3, §2.7, §3):
   leaves data mode first: guard silence, ``+++``, guard silence, ``OK`` (D62). Payload bytes
   still arriving before that ``OK`` are kept in the socket's pending buffer, never dropped.
   Outgoing payload is encoded with ``escape_plus`` so a ``+++`` in the data can never be
-  taken for the escape. Transparent mode is not used.
+  taken for the escape, and 'T'/'t' are DLE-escaped too so payload still in flight when the
+  module drops to AT mode by itself can never spell a command. Transparent mode is not used.
+  A blocking ``recv`` maps its socket at once; a non-blocking one on an unmapped socket
+  first leaves data mode (if another socket is mapped) to read the ``+WIPDATA`` URCs (D59),
+  so polling many sockets costs two guard times per switch.
 * **TCP.** ``recv`` returns ``b""`` after the peer's FIN (``[ETX]`` + ``SHUTDOWN`` while
   mapped, D53; ``+WIPPEERCLOSE`` while not). A reset raises ``WipError`` 843 (errno
   ECONNRESET), a peer timeout 842 (D55). ``shutdown(SHUT_WR)`` sends a lone ETX (D54).
@@ -51,6 +55,8 @@ Internal API for the service helpers (ftp/http/smtp/pop3/ping, supervisor):
 Not thread-safe: use one Modem from one thread or task.
 """
 
+import sys
+
 try:
     import select
 except ImportError:  # pragma: no cover
@@ -59,43 +65,18 @@ except ImportError:  # pragma: no cover
 try:
     from time import sleep_ms, ticks_add, ticks_diff, ticks_ms
 except ImportError:  # CPython
-    from time import monotonic as _monotonic
-    from time import sleep as _sleep
-
-    def ticks_ms():
-        return int(_monotonic() * 1000)
-
-    def ticks_add(t, delta):
-        return t + delta
-
-    def ticks_diff(a, b):
-        return a - b
-
-    def sleep_ms(ms):
-        _sleep(ms / 1000)
+    from ._compat import sleep_ms, ticks_add, ticks_diff, ticks_ms
 
 
 try:
     from micropython import const
 except ImportError:  # CPython
-
-    def const(value):
-        return value
+    from ._compat import const
 
 
 from . import codec
-from .errors import (
-    WipError,
-    again_error,
-    timeout_error,
-)
-from .parser import (
-    KIND_FILE,
-    Parser,
-    parse_int,
-    split_fields,
-    unquote,
-)
+from .errors import WipError, again_error, timeout_error
+from .parser import Parser, parse_int, split_fields, unquote
 
 _EV_NONE = const(0)
 _EV_LINE = const(1)
@@ -111,7 +92,8 @@ _P_TCP = const(2)
 _P_SRV = const(3)
 _F_READY = const(1)
 _F_PEERCLOSED = const(2)
-_MIN_SINK = const(64)
+_KIND_FILE = const(4)
+
 
 
 class Modem:
@@ -178,14 +160,15 @@ class Modem:
                 self._poll = self._wpoll = None
 
     # ---- time -------------------------------------------------------------------------
+    # Argument t: milliseconds in _deadline/_wait; elsewhere a deadline (ticks_ms or None).
 
-    def _deadline(self, ms):
-        return None if ms is None or ms < 0 else ticks_add(ticks_ms(), ms)
+    def _deadline(self, t):
+        return None if t is None or t < 0 else ticks_add(ticks_ms(), t)
 
-    def _left(self, deadline):
-        if deadline is None:
+    def _left(self, t):
+        if t is None:
             return -1
-        d = ticks_diff(deadline, ticks_ms())
+        d = ticks_diff(t, ticks_ms())
         return d if d > 0 else 0
 
     def _ms(self, timeout):
@@ -193,18 +176,18 @@ class Modem:
 
     # ---- raw I/O ----------------------------------------------------------------------
 
-    def _wait(self, poller, ms):
+    def _wait(self, poller, t):
         if poller is None:
-            sleep_ms(1 if ms < 0 or ms > 1 else ms)
+            sleep_ms(1 if t < 0 or t > 1 else t)
             return True
         if self._ipoll:
-            for _ in poller.ipoll(ms):
+            for _ in poller.ipoll(t):
                 return True
             return False
-        return bool(poller.poll(ms))
+        return bool(poller.poll(t))
 
-    def _fill(self, deadline):
-        """Read into the (empty) rx buffer; False if the deadline passed without a byte."""
+    def _fill(self, t):
+        """Read into the (empty) rx buffer; False if deadline t passed without a byte."""
         stream = self._stream
         rx = self._rx
         while True:
@@ -213,7 +196,7 @@ class Modem:
                 self._rpos = 0
                 self._rend = n
                 return True
-            left = self._left(deadline)
+            left = self._left(t)
             if left == 0:
                 return False
             self._wait(self._poll, left)
@@ -231,58 +214,90 @@ class Modem:
             while k < n:
                 if self._left(deadline) == 0:
                     raise timeout_error()
-                self._stall()
+                # The module may be blocked writing to us: take its output meanwhile (no
+                # loss), unless the mapped socket already holds plenty unread.
+                ch = self._mapped
+                if ch is None or ch.proto == _KIND_FILE or ch.p1 - ch.p0 <= 4 * self.pending_size:
+                    self._pump(ticks_ms())
                 self._wait(self._wpoll, 10)
                 w = stream.write(mv[k:])
                 if w:
                     k += w
         self._tx_t = ticks_ms()
 
-    def _stall(self):
-        # The module may be blocked writing to us: take its output while it waits (no loss).
-        ch = self._mapped
-        if ch is not None and ch.proto != KIND_FILE and ch.p1 - ch.p0 > 4 * self.pending_size:
-            return
-        self._pump(ticks_ms())
-
     def _send_encoded(self, data, start=0, end=None):
-        """Encode data[start:end] for data mode (escape_plus, D62) and write it."""
+        """Encode data[start:end] for data mode and write it.
+
+        Escaped beyond the two control bytes (any byte may follow a DLE, D65): '+' so a
+        payload "+++" is never the escape (D62), and 'T'/'t' so the wire never holds "AT":
+        payload still in flight when the module drops to AT mode on its own (reset, bearer
+        loss, reboot: D55, D24) can then never form a command line (D3 drops lines without
+        "AT").
+        """
+        if isinstance(data, str):  # MicroPython streams take str too (requests does)
+            data = data.encode()
+            start, end = 0, None
         if end is None:
             end = len(data)
-        tx = self._tx
-        step = len(tx) // 2
-        enc = codec.encode
+        if not isinstance(data, (bytes, bytearray)):
+            data = bytes(data[start:end])  # find() needs bytes
+            end -= start
+            start = 0
         if self.debug:
-            self._trace(">>", bytes(data[start:end]))
-        while start < end:
-            stop = start + step if end - start > step else end
-            k = enc(data, start, stop, tx, 0, True)
-            self._write(self._txmv[:k])
-            start = stop
-
-    def _trace(self, direction, text):
-        if not isinstance(text, str):
-            text = repr(bytes(text))
-        for secret in self._masks:
-            text = text.replace(secret, "***")
-        self.debug(direction, text)
+            _call(self, "_debug", "_trace", ">>", data[start:end])
+        tx = self._tx
+        cap = len(tx) - 2
+        enc = codec.encode
+        nxt_u = data.find(b"T", start, end)
+        nxt_l = data.find(b"t", start, end)
+        if nxt_u < 0:
+            nxt_u = end
+        if nxt_l < 0:
+            nxt_l = end
+        dpos = 0
+        i = start
+        while i < end:
+            stop = nxt_u if nxt_u < nxt_l else nxt_l
+            while i < stop:
+                room = (cap - dpos) // 2
+                if room <= 0:
+                    self._write(self._txmv[:dpos])
+                    dpos = 0
+                    continue
+                seg = stop if stop - i <= room else i + room
+                dpos = enc(data, i, seg, tx, dpos, True)
+                i = seg
+            if i < end:
+                if dpos > cap:
+                    self._write(self._txmv[:dpos])
+                    dpos = 0
+                tx[dpos] = 0x10
+                tx[dpos + 1] = data[i]
+                dpos += 2
+                i += 1
+                if stop == nxt_u:
+                    nxt_u = data.find(b"T", i, end)
+                    if nxt_u < 0:
+                        nxt_u = end
+                else:
+                    nxt_l = data.find(b"t", i, end)
+                    if nxt_l < 0:
+                        nxt_l = end
+        if dpos:
+            self._write(self._txmv[:dpos])
 
     # ---- the receive loop -------------------------------------------------------------
 
-    def _feed(self, dst, dpos, dend):
+    def _feed(self, buf, pos, end):
         """One parser step over the rx buffer; applies the event to the modem state."""
         p = self._parser
         was = p.mode
-        ev = p.feed(self._rx, self._rpos, self._rend, dst, dpos, dend)
+        ev = p.feed(self._rx, self._rpos, self._rend, buf, pos, end)
         self._rpos = p.pos
-        if ev == _EV_NONE:
-            if self.debug and p.dpos > dpos:
-                self._trace("<<", dst[dpos:p.dpos])
-            return ev
         if self.debug:
-            if p.dpos > dpos:
-                self._trace("<<", dst[dpos:p.dpos])
-            self._trace("<", p.text if ev == _EV_LINE else _EV_NAMES[ev] + self._code_text(ev))
+            _call(self, "_debug", "_trace_feed", ev, buf, pos)
+        if ev == _EV_NONE:
+            return ev
         if ev == _EV_LINE:
             self._on_line(p.text)
             return ev
@@ -296,7 +311,7 @@ class Modem:
             return ev
         if ev == _EV_OK or ev == _EV_ERROR:
             code = p.code if ev == _EV_ERROR else 0
-            if ch is not None and (was != _MODE_AT or ch.proto == KIND_FILE):
+            if ch is not None and (was != _MODE_AT or ch.proto == _KIND_FILE):
                 self._mapped = None
                 ch._unmapped(code)
             elif not self._cmd_active and ev == _EV_ERROR:
@@ -304,14 +319,11 @@ class Modem:
                 self._dispatch("+CME ERROR: %d" % code)
         return ev
 
-    def _code_text(self, ev):
-        return " %d" % self._parser.code if ev == _EV_ERROR else ""
-
-    def _pump(self, deadline):
-        """Process input until one event; return it, or EV_NONE once the deadline passed."""
+    def _pump(self, t):
+        """Process input until one event; return it, or EV_NONE once deadline t passed."""
         p = self._parser
         while True:
-            if self._rpos == self._rend and not self._fill(deadline):
+            if self._rpos == self._rend and not self._fill(t):
                 return _EV_NONE
             ch = self._mapped
             if p.mode == _MODE_DATA:
@@ -320,10 +332,10 @@ class Modem:
                 else:
                     buf, pos, end = ch._sink()
                 ev = self._feed(buf, pos, end)
-                if ch is not None:
-                    ch._sunk(p.dpos)
+                if ch is not None and ch.proto != _KIND_FILE:
+                    ch.p1 = p.dpos  # the payload now ends there
                     if ev == _EV_ETX and ch.proto == _P_UDP:
-                        ch._dgram_end()
+                        _call(ch, "_udp", "_dgram_end")
             else:
                 ev = self._feed(None, 0, 0)
             if ev != _EV_NONE:
@@ -370,7 +382,8 @@ class Modem:
             self._flag(text, _F_READY)
         elif text.startswith("+WIPACCEPT:"):
             f = split_fields(text)
-            self._accepted(parse_int(f[0]), parse_int(f[1]) if len(f) > 1 else 0)
+            _call(self, "_control", "_accepted", parse_int(f[0]),
+                  parse_int(f[1]) if len(f) > 1 else 0)
         elif text.startswith("+WIPPEERCLOSE:"):
             self._flag(text, _F_PEERCLOSED)
         elif text.startswith("+WIPBR:"):
@@ -380,7 +393,7 @@ class Modem:
             else:
                 urc = False
         elif text.startswith("+WIND:"):
-            self._wind(parse_int(split_fields(text)[0]))
+            _call(self, "_setup", "_wind", parse_int(split_fields(text)[0]))
         elif not (text.startswith("+WIPPING:") or text.startswith("+WIPFILE:")):
             urc = False
         if urc:
@@ -388,81 +401,29 @@ class Modem:
         elif self._cmd_active:
             self._info.append(text)
 
-    def _flag(self, text, bit):
+    def _flag(self, text, n):
         f = split_fields(text)
         proto = parse_int(f[0])
         idx = parse_int(f[1]) if len(f) > 1 else 0
         key = proto * 16 + idx
-        self._flags[key] = self._flags.get(key, 0) | bit
-        ch = self._obj(proto, idx)
+        self._flags[key] = self._flags.get(key, 0) | n
+        ch = None
+        if 0 < idx < 9:
+            if proto == _P_TCP:
+                ch = self._tcp[idx]
+            elif proto == _P_UDP:
+                ch = self._udp[idx]
+            elif proto == _P_SRV and idx < 5:
+                ch = self._srv[idx]
         if ch is not None:
-            if bit == _F_READY:
+            if n == _F_READY:
                 ch.ready = True
             else:
                 ch.peer_closed = True
 
-    def _obj(self, proto, idx):
-        if 0 < idx < 9:
-            if proto == _P_TCP:
-                return self._tcp[idx]
-            if proto == _P_UDP:
-                return self._udp[idx]
-            if proto == _P_SRV and idx < 5:
-                return self._srv[idx]
-        return None
-
-    def _accepted(self, sidx, cidx):
-        srv = self._srv[sidx] if 0 < sidx < 5 else None
-        if srv is None or not 0 < cidx < 9:
-            return
-        from .socket import Socket
-
-        conn = Socket(self, 1)
-        conn._attach(_P_TCP, cidx)
-        conn.ready = True
-        conn.server = srv
-        self._tcp[cidx] = conn
-        srv.acceptq.append(conn)
-
-    def _wind(self, n):
-        # §8: +WIND: 3 then +WIND: 4 on every boot; count each boot once.
-        if n == 3 or (n == 4 and not self._wind3):
-            if not self._starting:
-                self.reboots += 1
-            self._lost(843)
-            self.started = False
-        self._wind3 = n == 3
-
-    def _lost(self, code):
-        """Every socket is gone (reboot, stack or bearer stop): mark them dead, free indices."""
-        for table in (self._tcp, self._udp, self._srv):
-            for i in range(len(table)):
-                ch = table[i]
-                if ch is not None:
-                    ch.dead = ch.dead or code
-                    ch.idx = 0
-                    table[i] = None
-        for i in range(9):
-            self._resv[i] = None
-        self._mapped = None
-        self.bearer_up = False
-
     def peer_closed(self, proto, idx):
         """True once +WIPPEERCLOSE was seen for (proto, idx) since its creation."""
         return bool(self._flags.get(proto * 16 + idx, 0) & _F_PEERCLOSED)
-
-    def wait_ready(self, proto, idx, timeout=None):
-        """Wait for +WIPREADY: proto,idx; WipError for an unsolicited +CME ERROR (D8)."""
-        key = proto * 16 + idx
-        self._leave()
-        deadline = self._deadline(self._ms(timeout))
-        while not self._flags.get(key, 0) & _F_READY:
-            if self._async_err:
-                code = self._async_err
-                self._async_err = 0
-                raise WipError(code)
-            if self._pump(deadline) == _EV_NONE:
-                raise timeout_error()
 
     # ---- commands ---------------------------------------------------------------------
 
@@ -470,10 +431,9 @@ class Modem:
         """'"value"', or ValueError for '"', CR, LF, NUL or a non-printable character (§1.5)."""
         if not isinstance(value, str):
             raise ValueError("string parameter expected")
-        for c in value:
-            o = ord(c)
+        for o in value.encode():  # bytes: iterating a str would intern each char as a qstr
             if o < 32 or o > 126 or o == 34:
-                raise ValueError("character not allowed in an AT string: %r" % c)
+                raise ValueError("byte 0x%02x not allowed in an AT string" % o)
         return '"' + value + '"'
 
     def mask(self, secret):
@@ -483,79 +443,68 @@ class Modem:
 
     def command(self, cmd, timeout=None):
         """Send "AT" + cmd + CR; return the information lines of the reply; WipError on error."""
-        if cmd[:2] in ("AT", "at", "At", "aT"):
+        if cmd[:2].upper() == "AT":
             cmd = cmd[2:]
-        for c in cmd:
-            if c == "\r" or c == "\n" or c == "\0":
-                raise ValueError("line break in a command")
+        if "\r" in cmd or "\n" in cmd or "\0" in cmd:
+            raise ValueError("line break in a command")
         self._leave()
         self._drain()
-        if cmd.startswith("+WIPCREATE=") or cmd.startswith("+WIPCLOSE="):
+        head = cmd[:cmd.find("=") + 1]
+        if head == "+WIPCREATE=" or head == "+WIPCLOSE=":
             f = split_fields(cmd.replace("=", ":", 1))
             if len(f) > 1:
                 self._flags.pop(parse_int(f[0]) * 16 + parse_int(f[1]), None)
                 self._async_err = 0
-        if cmd.startswith("+WIPFILE="):
-            self._parser.kind = KIND_FILE
-        deadline = self._deadline(self._ms(timeout))
+        if head == "+WIPFILE=":
+            self._parser.kind = _KIND_FILE
         if self.debug:
-            self._trace(">", "AT" + cmd)
+            _call(self, "_debug", "_trace", ">", "AT" + cmd)  # masks a password first
+        deadline = self._deadline(self._ms(timeout))
         self._write(b"AT" + cmd.encode() + b"\r")
-        info = self._result(deadline)
-        if self._connected and not (cmd.startswith("+WIPDATA=") or cmd.startswith("+WIPFILE=")):
-            self._parser.reset()
-            raise WipError(-1, "unexpected CONNECT")
-        return info
-
-    def _result(self, deadline):
         self._cmd_active = True
         self._connected = False
-        self._info = []
+        info = self._info = []
         try:
             while True:
                 ev = self._pump(deadline)
                 if ev == _EV_OK:
-                    return self._info
+                    break
                 if ev == _EV_ERROR:
                     raise WipError(self._parser.code)
                 if ev == _EV_CONNECT:
                     self._connected = True
-                    return self._info
+                    break
                 if ev == _EV_NONE:
                     raise timeout_error()
         finally:
             self._cmd_active = False
-
-    def file_open(self, args, timeout=None):
-        """``AT+WIPFILE=<args>``; a FileTransfer once CONNECT came, else WipError (D49)."""
-        ms = self._ms(timeout)
-        self.command("+WIPFILE=" + args, timeout)
-        if not self._connected:
-            raise WipError(-1, "no CONNECT")
-        from .filexfer import FileTransfer
-
-        ft = FileTransfer(self, ms)
-        self._mapped = ft
-        return ft
+        if self._connected and not (head == "+WIPDATA=" or head == "+WIPFILE="):
+            self._parser.reset()
+            raise WipError(-1, "unexpected CONNECT")
+        return info
 
     # ---- data mode --------------------------------------------------------------------
 
-    def _map(self, ch):
-        """Map ch in continuous mode (AT+WIPDATA=p,i,1), leaving any other mapping."""
-        if self._mapped is ch:
+    def _map(self, s):
+        """Map s in continuous mode (AT+WIPDATA=p,i,1), leaving any other mapping."""
+        if self._mapped is s:
             return
         self._leave()
-        self._parser.kind = ch.proto
+        self._parser.kind = s.proto
         try:
-            self.command("+WIPDATA=%d,%d,1" % (ch.proto, ch.idx))
+            self.command("+WIPDATA=%d,%d,1" % (s.proto, s.idx))
         except WipError as exc:
             if exc.code in (842, 843):
-                ch.dead = exc.code  # D55: the socket is dead but allocated
+                s.dead = exc.code  # D55: the socket is dead but allocated
             raise
         if not self._connected:
             raise WipError(-1, "no CONNECT")
-        self._mapped = ch
-        ch._on_map()
+        self._mapped = s
+        s.hint = 0
+        if s.proto == _P_UDP:
+            d = s.dgram
+            s.sender = (d[1], d[2]) if d is not None else s.peer  # D66
+            s.dgram = None
 
     def _leave(self):
         """Back to AT mode: guard, "+++", guard, OK (D62); in-flight data kept (§3.10)."""
@@ -571,7 +520,7 @@ class Modem:
                 return
             p.escaping = True
             if self.debug:
-                self._trace(">", "+++")
+                _call(self, "_debug", "_trace", ">", "+++")
             self._write(b"+++")
             deadline = self._deadline(3 * self.guard_ms + 2000)
             while self._mapped is ch:
@@ -581,119 +530,87 @@ class Modem:
                 return
             p.escaping = False
         self._mapped = None
-        self.resync()
+        _call(self, "_setup", "resync")
+
+    # ---- set-up and rare calls: the code is in modules imported per call (see _call) -----
 
     def resync(self):
         """Guarded "+++", then "AT" until OK: back to a known AT-mode state (spec §8 step 1)."""
-        self._mapped = None
-        self._parser.reset()
-        sleep_ms(max(0, self.guard_ms - ticks_diff(ticks_ms(), self._tx_t)) + 5)
-        if self.debug:
-            self._trace(">", "+++ (resync)")
-        self._write(b"+++")
-        settle = self._deadline(self.guard_ms + 200)
-        while self._pump(settle) != _EV_NONE:
-            pass
-        deadline = self._deadline(self.timeout_ms)
-        while True:
-            self._parser.reset()
-            if self.debug:
-                self._trace(">", "AT")
-            self._write(b"AT\r")
-            wait = self._deadline(min(500, max(self._left(deadline), 1)))
-            while True:
-                ev = self._pump(wait)
-                if ev == _EV_OK:
-                    return
-                if ev == _EV_NONE:
-                    break
-            if self._left(deadline) == 0:
-                raise timeout_error()
-
-    # ---- life cycle -------------------------------------------------------------------
+        return _call(self, "_setup", "resync")
 
     def start(self):
         """Sync with the module and start the IP stack (spec §8 "Recommended driver init")."""
-        self._starting = True
-        try:
-            self._lost(843)
-            self.resync()
-            self.command("E0")
-            self.command("+CMEE=1")
-            try:
-                self.command("+WIPCFG=1")
-            except WipError as exc:
-                if exc.code != 844:  # already started (D14)
-                    raise
-            self._drain()
-        finally:
-            self._starting = False
-        self.started = True
+        return _call(self, "_setup", "start")
 
-    def gprs(self, apn, user="", password="", timeout=None):
-        """Open, configure and start the GPRS bearer (bid 6); return the local IP address."""
-        q_apn = self.quote(apn)
-        q_user = self.quote(user)
-        q_pass = self.quote(password)
-        self.mask(password)
-        try:
-            self.command("+WIPBR=1,6")
-        except WipError as exc:
-            if exc.code != 804:  # already open (D19)
-                raise
-        self.command("+WIPBR=2,6,11," + q_apn)
-        self.command("+WIPBR=2,6,0," + q_user)
-        self.command("+WIPBR=2,6,1," + q_pass)
-        try:
-            self.command("+WIPBR=4,6,0", timeout)
-        except WipError as exc:
-            if exc.code != 803 or "6,1" not in [ln.replace(" ", "") for ln in
-                                                self._bearer_lines()]:
-                raise
-        self.bearer_up = True
-        return self.bearer_option(15)
+    def gprs(self, *args, **kwargs):
+        """gprs(apn, user="", password="", timeout=None): open, configure and start the GPRS
+        bearer (bid 6); return the local IP address."""
+        return _call(self, "_setup", "gprs", *args, **kwargs)
 
-    def _bearer_lines(self):
-        return [ln[ln.find(":") + 1:] if ln.startswith("+WIPBR:") else ln
-                for ln in self.command("+WIPBR?")]
-
-    def bearer_option(self, opt, bid=6):
-        """``AT+WIPBR=3,bid,opt``: the value (str for strings, else int)."""
-        for line in self.command("+WIPBR=3,%d,%d" % (bid, opt)):
-            f = split_fields(line)
-            if len(f) >= 3:
-                v = f[2]
-                return unquote(v) if v.startswith('"') else parse_int(v)
-        raise WipError(-1, "no +WIPBR reply")
+    def bearer_option(self, *args, **kwargs):
+        """bearer_option(opt, bid=6): ``AT+WIPBR=3,bid,opt``, the value (str or int)."""
+        return _call(self, "_setup", "bearer_option", *args, **kwargs)
 
     def stop_gprs(self):
         """Stop and close the GPRS bearer; every socket is released (D24)."""
-        self._leave()
-        self.command("+WIPBR=0,6")
-        self._lost(831)
+        return _call(self, "_control", "stop_gprs")
 
     def stop(self):
         """Stop the IP stack (releases everything, D16)."""
-        self._leave()
-        self.command("+WIPCFG=0")
-        self._lost(803)
-        self.started = False
+        return _call(self, "_control", "stop")
 
     def version(self):
         """``AT+WIPCFG=3``: the two version lines joined by a newline (D15)."""
-        return "\n".join(self.command("+WIPCFG=3"))
+        return _call(self, "_control", "version")
 
-    def config(self, opt=None, value=None):
-        """Stack options: config() -> {opt: value}; config(opt) -> int; config(opt, v) sets."""
-        if value is not None:
-            self.command("+WIPCFG=2,%d,%d" % (opt, value))
-            return None
-        table = {}
-        for line in self.command("+WIPCFG?"):
-            f = split_fields(line)
-            if len(f) >= 2:
-                table[parse_int(f[0])] = parse_int(f[1])
-        return table if opt is None else table[opt]
+    def config(self, *args, **kwargs):
+        """config(opt=None, value=None): config() -> {opt: value}; config(opt) -> int;
+        config(opt, v) sets."""
+        return _call(self, "_control", "config", *args, **kwargs)
+
+    def getaddrinfo(self, *args, **kwargs):
+        """getaddrinfo(host, port, family=0, type=0, proto=0, flags=0): socket.getaddrinfo's
+        shape. The module resolves names itself (at create time)."""
+        return _call(self, "_control", "getaddrinfo", *args, **kwargs)
+
+    def file_open(self, *args, **kwargs):
+        """file_open(args, timeout=None): ``AT+WIPFILE=<args>``; a FileTransfer once CONNECT
+        came, else WipError (D49)."""
+        return _call(self, "_control", "file_open", *args, **kwargs)
+
+    def wait_ready(self, *args, **kwargs):
+        """wait_ready(proto, idx, timeout=None): wait for +WIPREADY: proto,idx; WipError for
+        an unsolicited +CME ERROR (D8)."""
+        return _call(self, "_setup", "wait_ready", *args, **kwargs)
+
+    def http_request(self, *args, **kwargs):
+        """wip.http.request(self, method, url, data=None, headers=None, **kwargs)."""
+        return _call(self, "_control", "http_request", *args, **kwargs)
+
+    def http_get(self, *args, **kwargs):
+        """http_get(url, headers=None, **kwargs): http_request("GET", ...)."""
+        return _call(self, "_control", "http_get", *args, **kwargs)
+
+    def ftp(self, *args, **kwargs):
+        """wip.ftp.FTP(self, host, user, password, port=21, passive=True, binary=True, ...)."""
+        return _call(self, "_control", "ftp", *args, **kwargs)
+
+    def smtp(self, *args, **kwargs):
+        """wip.smtp.SMTP(self, host, port=25, user=None, password=None, ...)."""
+        return _call(self, "_control", "smtp", *args, **kwargs)
+
+    def pop3(self, *args, **kwargs):
+        """wip.pop3.POP3(self, host, user, password, port=110, ...)."""
+        return _call(self, "_control", "pop3", *args, **kwargs)
+
+    def ping(self, *args, **kwargs):
+        """wip.ping.ping(self, host, count=4, interval_ms=1000, timeout_ms=2000, size=32,
+        ttl=64)."""
+        return _call(self, "_control", "ping", *args, **kwargs)
+
+    def socket_module(self):
+        """A `socket`-module lookalike on this modem (wip.shim), for umqtt/requests."""
+        return _call(self, "_control", "socket_module")
 
     # ---- sockets ----------------------------------------------------------------------
 
@@ -703,145 +620,74 @@ class Modem:
 
         return Socket(self, type)
 
-    def getaddrinfo(self, host, port, family=0, type=0, proto=0, flags=0):
-        """socket.getaddrinfo's shape. The module resolves names itself (at create time)."""
-        self.quote(host)
-        if type == 2:
-            return [(2, 2, 17, "", (host, port))]
-        return [(2, 1, 6, "", (host, port))]
-
-    def _free_index(self, table, lo, hi):
-        for i in range(lo, hi + 1):
-            if table[i] is None and (table is not self._tcp or self._resv[i] is None):
-                return i
-        raise OSError(105, "no free socket index")  # ENOBUFS
-
-    def _release_range(self, srv):
-        """Free a closed server's TCP range once all its connections are closed (D31)."""
-        if not srv.closed or srv.range is None:
-            return
-        a, b = srv.range
-        for i in range(a, b + 1):
-            ch = self._tcp[i]
-            if ch is not None and ch.server is srv:
-                return
-        for i in range(a, b + 1):
-            if self._resv[i] is srv:
-                self._resv[i] = None
-        srv.range = None
-
-    def _recv(self, ch, dst, n, tmo):
-        """TCP: up to n bytes into dst; 0 at EOF. The receive hot path: no allocation."""
+    def _recv(self, s, buf, n, timeout):
+        """TCP: up to n bytes into buf; 0 at EOF. The receive hot path: no allocation."""
         if n <= 0:
             return 0
-        deadline = None if tmo < 0 else ticks_add(ticks_ms(), tmo)
+        deadline = None if timeout < 0 else ticks_add(ticks_ms(), timeout)
         p = self._parser
         while True:
-            if ch.p1 > ch.p0:
-                return ch._take(dst, n)
-            if ch.dead:
-                raise WipError(ch.dead)
-            if ch.eof:
+            if s.p1 > s.p0:
+                return s._take(buf, n)
+            if s.dead:
+                raise WipError(s.dead)
+            if s.eof:
                 return 0
-            if self._mapped is not ch:
-                self._map_for_recv(ch, tmo)
+            if self._mapped is not s:
+                if s.idx == 0:
+                    raise OSError(107, "socket not connected")  # ENOTCONN
+                if timeout == 0 and not (s.hint or s.peer_closed):
+                    # Non-blocking: URCs (AT mode) say whether anything is waiting (D59).
+                    self._leave()
+                    self._drain()
+                    if not (s.hint or s.peer_closed or s.dead):
+                        raise again_error()
+                    if s.dead:
+                        continue
+                self._map(s)
                 continue
             if self._rpos == self._rend and not self._fill(deadline):
-                raise again_error() if tmo == 0 else timeout_error()
+                raise again_error() if timeout == 0 else timeout_error()
             if p.mode == _MODE_DATA:
-                self._feed(dst, 0, n)
+                self._feed(buf, 0, n)
                 if p.dpos:
                     return p.dpos
             else:
                 self._feed(None, 0, 0)
 
-    def _map_for_recv(self, ch, tmo):
-        if ch.idx == 0:
-            raise OSError(107, "socket not connected")  # ENOTCONN
-        if tmo == 0 and not (ch.hint or ch.peer_closed):
-            # Non-blocking: URCs (AT mode) say whether anything is waiting (D59).
-            self._leave()
-            self._drain()
-            if not (ch.hint or ch.peer_closed or ch.dead):
-                raise again_error()
-            if ch.dead:
-                return
-        self._map(ch)
-
-    def _send(self, ch, data, start, end):
-        if ch.dead:
-            raise WipError(ch.dead)
-        if ch.idx == 0:
+    def _send(self, s, data, start, end):
+        if s.dead:
+            raise WipError(s.dead)
+        if s.idx == 0:
             raise OSError(107, "socket not connected")
-        self._map(ch)
+        self._map(s)
         self._send_encoded(data, start, end)
 
-    def _recvfrom(self, ch, tmo):
-        """UDP: the next datagram and its sender (D57, D58, D66)."""
-        deadline = None if tmo < 0 else ticks_add(ticks_ms(), tmo)
-        while True:
-            if ch.dq:
-                return ch.dq.pop(0)
-            if ch.dead:
-                raise WipError(ch.dead)
-            if ch.idx == 0:
-                raise OSError(107, "socket not created")
-            if self._mapped is ch and (ch.sender is not None or ch.p1 > ch.p0):
-                lim = deadline
-                if ch.peer is None and ch.p1 == ch.p0:
-                    lim = ticks_add(ticks_ms(), self.udp_linger_ms)
-                    if deadline is not None and ticks_diff(deadline, lim) < 0:
-                        lim = deadline
-                if self._pump(lim) == _EV_NONE:
-                    if deadline is None or self._left(deadline):
-                        self._leave()  # lingered: listen for other senders (D66)
-                        continue
-                    raise again_error() if tmo == 0 else timeout_error()
-                continue
-            if ch.dgram is not None or (ch.peer is not None and tmo != 0):
-                self._map(ch)
-                continue
-            self._leave()
-            if self._pump(deadline) == _EV_NONE:
-                raise again_error() if tmo == 0 else timeout_error()
 
+def _call(target, module, method, *args, **kwargs):
+    """wip.<module>.<method>(target, *args, **kwargs): a method whose code is kept elsewhere.
 
-    # ---- optional parts, imported on first use ----------------------------------------
-
-    def http_request(self, method, url, data=None, headers=None, **kwargs):
-        """wip.http.request(self, ...): one HTTP request (+WIPFILE on an HTTP session)."""
-        from . import http
-
-        return http.request(self, method, url, data, headers, **kwargs)
-
-    def http_get(self, url, headers=None, **kwargs):
-        return self.http_request("GET", url, None, headers, **kwargs)
-
-    def ftp(self, host, user, password, port=21, passive=True, binary=True, **kwargs):
-        from . import ftp
-
-        return ftp.FTP(self, host, user, password, port, passive, binary, **kwargs)
-
-    def smtp(self, host, port=25, user=None, password=None, **kwargs):
-        from . import smtp
-
-        return smtp.SMTP(self, host, port, user, password, **kwargs)
-
-    def pop3(self, host, user, password, port=110, **kwargs):
-        from . import pop3
-
-        return pop3.POP3(self, host, user, password, port, **kwargs)
-
-    def ping(self, host, count=4, interval_ms=1000, timeout_ms=2000, size=32, ttl=64):
-        from . import ping
-
-        return ping.ping(self, host, count, interval_ms, timeout_ms, size, ttl)
-
-    def socket_module(self):
-        """A `socket`-module lookalike on this modem (wip.shim), for umqtt/requests."""
-        from . import shim
-
-        return shim.socket_module(self)
-
-
-_EV_NAMES = ("", "", "OK", "ERROR", "CONNECT", "[ETX]", "SHUTDOWN")
+    RAM on a board is the scarce resource and bytecode loaded from a .mpy lives in it, so
+    code the data path does not need sits in modules imported on first use. A module that
+    sets _ONE_SHOT (set-up code: start, gprs, connect, close ...) is dropped from
+    sys.modules and from the package before the call and its globals are cleared after it,
+    so gc frees its bytecode once the call returns, even if a stale pointer (a register, a
+    dead stack slot) still reaches the function object; only its interned names stay. The
+    next call imports it again (a few ms from a board's flash). The other modules (debug
+    transcript, UDP datagrams) stay loaded once used.
+    """
+    pkg = __name__[:__name__.rfind(".")]
+    full = pkg + "." + module
+    mod = __import__(full, None, None, ("*",))
+    fn = getattr(mod, method)
+    if not getattr(mod, "_ONE_SHOT", False):
+        return fn(target, *args, **kwargs)
+    sys.modules.pop(full, None)
+    try:
+        delattr(sys.modules[pkg], module)
+    except (AttributeError, KeyError):
+        pass
+    try:
+        return fn(target, *args, **kwargs)
+    finally:
+        mod.__dict__.clear()

@@ -29,36 +29,34 @@ Modes (spec §1.3):
 try:
     from micropython import const
 except ImportError:  # CPython
-
-    def const(value):
-        return value
+    from ._compat import const
 
 
 from . import codec
 
-EV_NONE = const(0)  # input used up (or destination full); nothing to report
-EV_LINE = const(1)  # self.text: an information line or a URC
-EV_OK = const(2)
-EV_ERROR = const(3)  # self.code: the +CME ERROR code, or -1 for a plain ERROR
-EV_CONNECT = const(4)  # data mode starts with the next byte
-EV_ETX = const(5)  # unescaped ETX (datagram end, TCP shutdown/reset, end of file)
-EV_SHUTDOWN = const(6)  # "SHUTDOWN" after an ETX on a TCP mapping (D53)
+_EV_NONE = const(0)  # input used up (or destination full); nothing to report
+_EV_LINE = const(1)  # self.text: an information line or a URC
+_EV_OK = const(2)
+_EV_ERROR = const(3)  # self.code: the +CME ERROR code, or -1 for a plain ERROR
+_EV_CONNECT = const(4)  # data mode starts with the next byte
+_EV_ETX = const(5)  # unescaped ETX (datagram end, TCP shutdown/reset, end of file)
+_EV_SHUTDOWN = const(6)  # "SHUTDOWN" after an ETX on a TCP mapping (D53)
 
-MODE_AT = const(0)
-MODE_DATA = const(1)
-MODE_AFTER_ETX = const(2)  # TCP: the line after an unescaped ETX
+_MODE_AT = const(0)
+_MODE_DATA = const(1)
+_MODE_AFTER_ETX = const(2)  # TCP: the line after an unescaped ETX
 
-KIND_TCP = const(2)
-KIND_UDP = const(1)
-KIND_FILE = const(4)
+_KIND_TCP = const(2)
+_KIND_UDP = const(1)
+_KIND_FILE = const(4)
 
-ERROR_PLAIN = const(-1)
+_ERROR_PLAIN = const(-1)
+
 
 _CR = const(13)
 _LF = const(10)
 _DLE = const(0x10)
 _ETX = const(0x03)
-_OK_SEQ = b"\r\nOK\r\n"
 _ST_ESC = const(0)
 _ST_POS = const(1)
 _ST_ETX = const(2)
@@ -70,8 +68,8 @@ class Parser:
     def __init__(self, line_size=256):
         self.line = bytearray(line_size)
         self.nline = 0
-        self.mode = MODE_AT
-        self.kind = KIND_TCP  # what the next CONNECT maps (set by the modem)
+        self.mode = _MODE_AT
+        self.kind = _KIND_TCP  # what the next CONNECT maps (set by the modem)
         self.escaping = False
         self.st = codec.new_state()
         self.pos = 0
@@ -84,7 +82,7 @@ class Parser:
     def reset(self):
         """Back to AT mode with empty state (after a resync or a module reboot)."""
         self.nline = 0
-        self.mode = MODE_AT
+        self.mode = _MODE_AT
         self.escaping = False
         self._match = 0
         self._eat_lf = False
@@ -93,75 +91,75 @@ class Parser:
     def enter_data(self, kind):
         """Start data mode now (used by tests; normally CONNECT does it)."""
         self.kind = kind
-        self.mode = MODE_DATA
+        self.mode = _MODE_DATA
         self._match = 0
         codec.reset_state(self.st)
 
-    def feed(self, src, pos, end, dst, dpos, dend):
+    def feed(self, src, pos, end, buf, dpos, stop):
         """Consume src[pos:end] up to the next event; return it.
 
-        In data mode decoded payload goes to dst[dpos:dend]; dst may be None in AT mode.
+        In data mode decoded payload goes to buf[dpos:stop]; buf may be None in AT mode.
         After the call ``self.pos`` and ``self.dpos`` tell how far both buffers were used.
         """
-        if self.mode == MODE_DATA:
+        if self.mode == _MODE_DATA:
             if self._eat_lf and pos < end:
                 self._eat_lf = False
                 if src[pos] == _LF:
                     pos += 1
             if self.escaping:
-                return self._feed_escaping(src, pos, end, dst, dpos, dend)
+                return self._feed_escaping(src, pos, end, buf, dpos, stop)
             st = self.st
-            lim = pos + (dend - dpos)
+            lim = pos + (stop - dpos)
             if lim > end:
                 lim = end
             st[_ST_POS] = pos
-            dpos = codec.decode(src, lim, dst, dpos, st)
+            dpos = codec.decode(src, lim, buf, dpos, st)
             self.pos = st[_ST_POS]
             self.dpos = dpos
             if st[_ST_ETX]:
                 st[_ST_ETX] = 0
                 return self._on_etx()
-            return EV_NONE
+            return _EV_NONE
         self.dpos = dpos
         return self._feed_lines(src, pos, end)
 
     def _on_etx(self):
         kind = self.kind
-        if kind == KIND_TCP:
-            self.mode = MODE_AFTER_ETX
-        elif kind == KIND_FILE:
-            self.mode = MODE_AT
+        if kind == _KIND_TCP:
+            self.mode = _MODE_AFTER_ETX
+        elif kind == _KIND_FILE:
+            self.mode = _MODE_AT
             self.escaping = False
-        return EV_ETX
+        return _EV_ETX
 
-    def _feed_escaping(self, src, pos, end, dst, dpos, dend):
+    def _feed_escaping(self, src, pos, end, buf, dpos, stop):
         # Slow path for the short window between "+++" and its OK (Appendix B, D62).
         st = self.st
-        seq = _OK_SEQ
-        while pos < end and dend - dpos > 6:
+        seq = b"\r\nOK\r\n"
+        while pos < end and stop - dpos > 6:
             b = src[pos]
             pos += 1
             m = self._match
             if st[_ST_ESC]:
                 st[_ST_ESC] = 0
-                dpos = self._flush_match(dst, dpos)
-                dst[dpos] = b
+                dpos = self._flush_match(buf, dpos)
+                buf[dpos] = b
                 dpos += 1
                 continue
             if b == seq[m]:
                 m += 1
                 if m == 6:
                     self._match = 0
-                    self.mode = MODE_AT
+                    self.mode = _MODE_AT
                     self.escaping = False
                     codec.reset_state(st)
                     self.pos = pos
                     self.dpos = dpos
-                    return EV_OK
+                    return _EV_OK
                 self._match = m
                 continue
             if m:
-                dpos = self._flush_match(dst, dpos)
+                dpos = self._flush_match(buf, dpos)
                 if b == seq[0]:
                     self._match = 1
                     continue
@@ -172,16 +170,16 @@ class Parser:
                 self.dpos = dpos
                 return self._on_etx()
             else:
-                dst[dpos] = b
+                buf[dpos] = b
                 dpos += 1
         self.pos = pos
         self.dpos = dpos
-        return EV_NONE
+        return _EV_NONE
 
-    def _flush_match(self, dst, dpos):
-        seq = _OK_SEQ
+    def _flush_match(self, buf, dpos):
+        seq = b"\r\nOK\r\n"
         for i in range(self._match):
-            dst[dpos] = seq[i]
+            buf[dpos] = seq[i]
             dpos += 1
         self._match = 0
         return dpos
@@ -198,8 +196,8 @@ class Parser:
                     continue
                 self.nline = 0
                 ev = self._classify(n)
-                if ev != EV_NONE:
-                    if b == _CR and self.mode == MODE_DATA:
+                if ev != _EV_NONE:
+                    if b == _CR and self.mode == _MODE_DATA:
                         if pos < end:
                             if src[pos] == _LF:
                                 pos += 1
@@ -214,41 +212,42 @@ class Parser:
                 n += 1
         self.nline = n
         self.pos = pos
-        return EV_NONE
+        return _EV_NONE
 
     def _classify(self, n):
         line = self.line
         # Echo of a command line (ATE1) is skipped (Appendix B).
         if n >= 2 and line[0] | 32 == 97 and line[1] | 32 == 116:
-            return EV_NONE
+            return _EV_NONE
         text = line[:n].decode()
-        after_etx = self.mode == MODE_AFTER_ETX
+        after_etx = self.mode == _MODE_AFTER_ETX
         if text == "OK":
-            self._to_at()
-            return EV_OK
+            self.mode = _MODE_AT
+            self.escaping = False
+            self._match = 0
+            return _EV_OK
         if text == "ERROR":
-            self._to_at()
-            self.code = ERROR_PLAIN
-            return EV_ERROR
+            self.mode = _MODE_AT
+            self.escaping = False
+            self._match = 0
+            self.code = _ERROR_PLAIN
+            return _EV_ERROR
         if text.startswith("+CME ERROR"):
-            self._to_at()
-            self.code = parse_int(text[text.find(":") + 1:], ERROR_PLAIN)
-            return EV_ERROR
+            self.mode = _MODE_AT
+            self.escaping = False
+            self._match = 0
+            self.code = parse_int(text[text.find(":") + 1:], _ERROR_PLAIN)
+            return _EV_ERROR
         if after_etx and text == "SHUTDOWN":
-            self.mode = MODE_DATA
-            return EV_SHUTDOWN
+            self.mode = _MODE_DATA
+            return _EV_SHUTDOWN
         if text.startswith("CONNECT"):
-            self.mode = MODE_DATA
+            self.mode = _MODE_DATA
             self._match = 0
             codec.reset_state(self.st)
-            return EV_CONNECT
+            return _EV_CONNECT
         self.text = text
-        return EV_LINE
-
-    def _to_at(self):
-        self.mode = MODE_AT
-        self.escaping = False
-        self._match = 0
+        return _EV_LINE
 
 
 def parse_int(text, default=0):
@@ -283,8 +282,24 @@ def split_fields(text):
     return fields
 
 
-def unquote(field):
+def unquote(text):
     """A field without its surrounding double quotes, if it has them."""
-    if len(field) >= 2 and field[0] == '"' and field[-1] == '"':
-        return field[1:-1]
-    return field
+    if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
+        return text[1:-1]
+    return text
+
+
+def __getattr__(name):
+    """The public constants EV_*, MODE_*, KIND_*, ERROR_PLAIN (the values above).
+
+    Looked up on use (RAM: as module globals each would cost a dict slot and an interned name;
+    the driver's own modules use const() copies).
+    """
+    table = (" EV_NONE=0 EV_LINE=1 EV_OK=2 EV_ERROR=3 EV_CONNECT=4 EV_ETX=5 EV_SHUTDOWN=6"
+             " MODE_AT=0 MODE_DATA=1 MODE_AFTER_ETX=2 KIND_TCP=2 KIND_UDP=1 KIND_FILE=4"
+             " ERROR_PLAIN=-1 ")
+    i = table.find(" %s=" % name)
+    if i < 0:
+        raise AttributeError(name)
+    i += len(name) + 2
+    return int(table[i:table.find(" ", i)])

@@ -41,6 +41,7 @@ class POP3:
         args = "7,1,%s,%d" % (m.quote(host), port)  # D26: the port field is always sent
         if user is not None:
             args += "," + m.quote(user) + "," + m.quote(password)
+            m.mask(password)  # kept out of the debug transcript
         self.m = m
         self.host = host
         self.port = port
@@ -52,6 +53,7 @@ class POP3:
         try:
             m.command("+WIPCREATE=" + args, timeout)
             self.closed = False
+            self._boots = m.reboots
             m.wait_ready(PROTO, 1, timeout)  # D28
         except BaseException:
             self.close()
@@ -67,8 +69,14 @@ class POP3:
         self.close()
 
     def is_open(self):
-        """True until close(), or until the server dropped the session (D40)."""
-        return not self.closed and not self.m.peer_closed(PROTO, 1)
+        """True until close(), or until the session is gone on the module."""
+        return not self.closed and self._alive()
+
+    def _alive(self):
+        # The module still has the session: no +WIPPEERCLOSE (server drop D40, bearer loss
+        # D24) and no module reboot since it was created (§8: sessions vanish silently).
+        return not self.m.peer_closed(PROTO, 1) and self.m.reboots == self._boots
+
 
     def _check(self):
         if self.closed:
@@ -135,7 +143,7 @@ class POP3:
             try:
                 if self._message is not None and not self._message.done:
                     self._message.close()
-                if not self.m.peer_closed(PROTO, 1):
+                if self._alive():
                     self.m.command("+WIPCLOSE=7,1", self.timeout)
             finally:
                 _release(self.m, self)

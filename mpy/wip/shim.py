@@ -16,6 +16,8 @@ umqtt.simple calls setblocking(True) after every message; after a module reboot 
 sockets vanish without a URC, and the boot lines arrive as data) a read would otherwise
 never return, while with the timeout of `MQTTClient.connect(timeout=t)` it raises
 OSError(ETIMEDOUT) and the app can recover.
+
+Connections returned by a shim server socket's accept() are plain wip sockets.
 """
 
 from .errors import EAGAIN, EINVAL

@@ -60,6 +60,7 @@ class SMTP:
         args = "6,1,%s,%d" % (m.quote(host), port)  # D26: the port field is always sent
         if user is not None:
             args += "," + m.quote(user) + "," + m.quote(password)
+            m.mask(password)  # kept out of the debug transcript
         self.m = m
         self.host = host
         self.port = port
@@ -82,8 +83,14 @@ class SMTP:
         self.close()
 
     def is_open(self):
-        """True while open, until close() or the server dropping the session (D40)."""
-        return not self.closed and not self.m.peer_closed(PROTO, 1)
+        """True while open: until close(), or until the session is gone on the module."""
+        return not self.closed and self._alive()
+
+    def _alive(self):
+        # The module still has the session: no +WIPPEERCLOSE (server drop D40, bearer loss
+        # D24) and no module reboot since it was created (§8: sessions vanish silently).
+        return not self.m.peer_closed(PROTO, 1) and self.m.reboots == self._boots
+
 
     def open(self):
         """Connect and authenticate (+WIPCREATE=6; OK then +WIPREADY: 6,1, D28)."""
@@ -92,6 +99,7 @@ class SMTP:
             try:
                 self.m.command("+WIPCREATE=" + self._create_args, self.timeout)
                 self.closed = False
+                self._boots = self.m.reboots
                 self.m.wait_ready(PROTO, 1, self.timeout)
             except BaseException:
                 self.close()
@@ -134,7 +142,7 @@ class SMTP:
 
     def status(self):
         """(code, text) of the server reply that ended the last operation (option 60, D44)."""
-        for line in self.m.command("+WIPOPT=6,1,1,60", self.timeout):
+        for line in self.m.command("+WIPOPT=6,1,1,%d" % OPT_STATUS, self.timeout):
             if line.startswith("+WIPOPT:"):  # +WIPOPT: 6,60,<code>,"<text>"
                 f = split_fields(line)
                 return parse_int(f[2]), unquote(f[3]) if len(f) > 3 else ""
@@ -145,7 +153,7 @@ class SMTP:
         if not self.closed:
             self.closed = True
             try:
-                if not self.m.peer_closed(PROTO, 1):
+                if self._alive():
                     self.m.command("+WIPCLOSE=6,1", self.timeout)
             finally:
                 _release(self.m, self)

@@ -14,13 +14,16 @@ control (``flow=UART.RTS | UART.CTS``).
 """
 
 import socket as _socket
-import sys
 
-_SOL_SOCKET = 1  # Linux values; the unix port's socket module lacks the names
-_SO_RCVBUF = 8
-_IPPROTO_TCP = 6
-_TCP_NODELAY = 1
-_CPYTHON = sys.implementation.name != "micropython"
+try:
+    from micropython import const
+except ImportError:  # CPython
+    from ._compat import const
+
+_SOL_SOCKET = const(1)  # Linux values; the unix port's socket module lacks the names
+_SO_RCVBUF = const(8)
+_IPPROTO_TCP = const(6)
+_TCP_NODELAY = const(1)
 
 
 class TcpStream:
@@ -29,11 +32,15 @@ class TcpStream:
     def __init__(self, sock):
         self.sock = sock
         self.pollable = sock
+        # MicroPython's sockets: readinto()/write(), None when they would block; CPython's:
+        # recv_into()/send(), OSError(EAGAIN).
+        self._read = getattr(sock, "readinto", None) or sock.recv_into
+        self._send = getattr(sock, "write", None) or sock.send
 
     def readinto(self, buf):
         """Bytes read into buf; None if nothing is waiting; OSError once the peer closed."""
         try:
-            n = self._recv_into(buf)
+            n = self._read(buf)
         except OSError as exc:
             if exc.args and exc.args[0] == 11:  # EAGAIN
                 return None
@@ -57,35 +64,16 @@ class TcpStream:
     def close(self):
         self.sock.close()
 
-    if _CPYTHON:
-
-        def _recv_into(self, buf):
-            return self.sock.recv_into(buf)
-
-        def _send(self, buf):
-            return self.sock.send(buf)
-
-    else:
-
-        def _recv_into(self, buf):
-            return self.sock.readinto(buf)
-
-        def _send(self, buf):
-            return self.sock.write(buf)
-
 
 def tcp_stream(host, port, rcvbuf=4096):
     """Connect to a simulator (or any raw TCP-to-UART bridge) and return a TcpStream."""
     ai = _socket.getaddrinfo(host, port)[0]
     sock = _socket.socket(ai[0], _socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(_SOL_SOCKET, _SO_RCVBUF, rcvbuf)
-    except OSError:
-        pass
-    try:
-        sock.setsockopt(_IPPROTO_TCP, _TCP_NODELAY, 1)
-    except OSError:
-        pass
+    for level, opt, value in ((_SOL_SOCKET, _SO_RCVBUF, rcvbuf), (_IPPROTO_TCP, _TCP_NODELAY, 1)):
+        try:
+            sock.setsockopt(level, opt, value)
+        except OSError:
+            pass
     sock.connect(ai[-1])
     sock.setblocking(False)
     return TcpStream(sock)
@@ -99,8 +87,7 @@ class SerialStream:
         self.pollable = ser
 
     def readinto(self, buf):
-        n = self.ser.readinto(buf)
-        return n or None
+        return self.ser.readinto(buf) or None
 
     def write(self, buf):
         return self.ser.write(buf)
@@ -112,9 +99,9 @@ class SerialStream:
         self.ser.close()
 
 
-def serial_stream(device, baudrate=115200, rtscts=True):
-    """Open a serial port with pyserial (imported here, on first use)."""
-    import serial
+def serial_stream(*args, **kwargs):
+    """serial_stream(device, baudrate=115200, rtscts=True): open a serial port with pyserial
+    (imported on first use; the code is in wip._serial so a TCP stream does not carry it)."""
+    from . import _serial
 
-    return SerialStream(serial.Serial(device, baudrate, timeout=0, write_timeout=10,
-                                      rtscts=rtscts))
+    return _serial.open(*args, **kwargs)

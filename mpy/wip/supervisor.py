@@ -23,6 +23,8 @@ exponentially growing, jittered, bounded delay.
 
 Example (the main loop of a sensor)::
 
+    import time
+
     import wip
     from wip.supervisor import Supervisor
 
@@ -30,17 +32,16 @@ Example (the main loop of a sensor)::
     sup = Supervisor(modem, "internet", check_interval=30, backoff_max=300)
     sup.on_up = lambda s: print("link up, ip", s.ip, "recoveries", s.recoveries)
     sup.on_down = lambda s, reason: print("link down:", reason)
-    sock = None
+    sock = sock_gen = None
     while True:
         if not sup.check():            # link down and still backing off: try later
-            sock = None
             time.sleep(1)
             continue
-        if sock is None or sock_gen != sup.generation:
-            sock = modem.socket(wip.SOCK_STREAM)   # sockets die with the bearer: recreate
-            sock.connect(("127.0.0.1", 8000))
-            sock_gen = sup.generation
         try:
+            if sock is None or sock_gen != sup.generation:
+                sock = modem.socket(wip.SOCK_STREAM)   # sockets die with the bearer
+                sock.connect(("127.0.0.1", 8000))
+                sock_gen = sup.generation
             sock.sendall(read_sensor())
         except OSError as exc:
             sup.report_error(exc)      # makes the next check() probe at once
@@ -259,9 +260,20 @@ class Supervisor:
             return True
         return False
 
+    def _read_bearers(self):
+        try:
+            return self.modem.command("AT+WIPBR?")
+        except OSError as exc:
+            if _error_code(exc) != _PLAIN_ERROR:
+                raise
+        # A plain ERROR may be the module's answer to payload bytes that reached it in AT
+        # mode after it dropped data mode on its own (reset, bearer loss: D55); that stale
+        # reply is consumed now, so ask once more before concluding the module rebooted.
+        return self.modem.command("AT+WIPBR?")
+
     def _probe(self):
         try:
-            lines = self.modem.command("AT+WIPBR?")
+            lines = self._read_bearers()
         except OSError as exc:
             self.last_error = exc
             code = _error_code(exc)

@@ -116,7 +116,8 @@ class TcpChannel(Channel):
 
     def __init__(self, module, idx, sock, server_idx=None, opts=None):
         super().__init__(module, idx, sock)
-        self.server_idx = server_idx  # the reservation that spawned it, if any
+        self.server_idx = server_idx  # the server that spawned it, if any
+        self.reservation = None  # its server's Reservation, for spawned sockets
         self.rx = bytearray()
         self.tx = bytearray()  # waiting for the kernel (slow peer)
         self.coalesce = bytearray()  # §3.11 send coalescing
@@ -183,7 +184,8 @@ class TcpChannel(Channel):
                 break
             except OSError:
                 self.tx.clear()
-                break
+                self.module.tcp_reset(self, 843)  # the peer answered with RST
+                return
             del self.tx[:sent]
         want_writer = bool(self.tx) and self.sock is not None
         if want_writer and not self.writer_on:
@@ -274,6 +276,7 @@ class ServerChannel(Channel):
         super().__init__(module, idx, sock)
         self.first = first
         self.last = last
+        self.reservation = None
         self.opts = {4: 1024, 5: 1, 7: 0, 8: module.cfg[0], 9: module.cfg[1]}
 
     def on_readable(self):

@@ -31,7 +31,6 @@ from .hosts import HostsTable, PortMap, is_dotted_quad
 CR = 0x0D
 LF = 0x0A
 LINE_STORE_MAX = 4096
-OUTPUT_HIGH = 8192  # socket data is moved to the UART only while less than this is queued
 
 VERSION_LINES = (  # D15
     "WIP soft v501 on Open AT OS v412",
@@ -155,6 +154,8 @@ class Module:
         self.bearer_fail = None
         self.ping_loss = 0
         self.flash_fail = False
+        self.ping_series = 0  # bumped when the stack or bearer goes: its URCs are dropped
+        self.injected = {}  # command name -> error code for its next set form (`fail`)
         self.generation = 0
         self.handlers = {
             "": self.cmd_at, "E": self.cmd_echo, "V": self.cmd_verbose, "Q": self.cmd_quiet,
@@ -201,11 +202,10 @@ class Module:
         if self.mapping is not None:
             self._cancel_mapping_timers(self.mapping)
             self._abort_transfer(self.mapping)
-        pending_stall = self.link
         self._reset_state()
-        if pending_stall is not None:
-            pending_stall.resume("tx")
-            pending_stall.resume("upload")
+        if self.link is not None:
+            self.link.resume("tx")
+            self.link.resume("upload")
         self.boot()
 
     def _release_all(self):
@@ -350,6 +350,8 @@ class Module:
         reply = Reply()
         self.busy = True  # URCs raised by the handler wait for its final result (D7)
         try:
+            if cmd.form == "set" and cmd.name in self.injected:
+                raise Cme(self.injected.pop(cmd.name))
             result = handler(cmd, reply)
         except Exception as exc:  # noqa: BLE001
             self.busy = False
@@ -551,7 +553,7 @@ class Module:
         """D16: everything released, bearers closed, no URCs."""
         self._release_all()
         self.bearers.clear()
-        self.ping_running = False
+        self._cancel_ping()
         self.stack = False
 
     # ================================================================ +WIPBR
@@ -685,6 +687,7 @@ class Module:
     def _bearer_down(self, bearer):
         """D24: release every socket and session; +WIPPEERCLOSE for TCP clients, session."""
         bearer.started = False
+        self._cancel_ping()
         mapping = self.mapping
         if mapping is not None:
             self._fatal_unmap(843)
@@ -886,8 +889,8 @@ class Module:
         set_ip_option(sock, 8, chan.opts[8])
         set_ip_option(sock, 9, chan.opts[9])
         self.servers[idx] = chan
-        self.reservations.append(Reservation(idx, first, last))
-        chan.reservation = self.reservations[-1]
+        chan.reservation = Reservation(idx, first, last)
+        self.reservations.append(chan.reservation)
         chan.start_reading()
 
     async def _create_session(self, proto, idx, fields, reply):
@@ -986,9 +989,8 @@ class Module:
             if chan is not None:
                 self._unmap_if(chan)
                 chan.close_gracefully()  # D39: flush, FIN
-                reservation = getattr(chan, "reservation", None)
-                if reservation is not None:
-                    reservation.spawned.discard(idx)
+                if chan.reservation is not None:
+                    chan.reservation.spawned.discard(idx)
                 self._reservations_alive()
                 self.tcp_tx_level()
             return None
@@ -1261,10 +1263,10 @@ class Module:
             return
         chan = mapping.chan
         link = self.link
-        while link is not None and link.pending < OUTPUT_HIGH and self.mapping is mapping:
+        while link is not None and link.pending < link.high_water and self.mapping is mapping:
             if mapping.proto == 2:
                 if chan.rx:
-                    chunk = chan.take(4096)
+                    chunk = chan.take(min(4096, link.high_water))
                     self.emit(escape(chunk) if mapping.kind == "cont" else chunk)
                     continue
                 if chan.peer_fin and mapping.kind == "cont" and not mapping.fin_sent:
@@ -1500,7 +1502,7 @@ class Module:
             if self.mapping is not mapping or mapping.aborted:
                 return
             while self.mapping is mapping and (mapping.detector.holding or (
-                    self.link is not None and self.link.pending >= OUTPUT_HIGH)):
+                    self.link is not None and self.link.pending >= self.link.high_water)):
                 await asyncio.sleep(0.005)
             if self.mapping is not mapping or mapping.aborted:
                 return
@@ -1569,15 +1571,20 @@ class Module:
             self.log("#", "tools/wipsim/ping.py is missing: ping unavailable")
             raise Cme(819)
         self.ping_running = True
+        series = (self.generation, self.ping_series)
         reply.then = lambda: self.executor.submit(self._ping_series, ping, address, params,
-                                                  self.generation)
+                                                  series)
 
-    def _ping_series(self, ping, address, params, generation):
+    def _cancel_ping(self):
+        self.ping_series += 1
+        self.ping_running = False
+
+    def _ping_series(self, ping, address, params, series):
         repeat, interval, timeout, size, ttl = params
 
         def report(expired, idx, rtt):
             line = f"+WIPPING: {expired},{idx},{0 if expired else rtt}"
-            self.loop.call_soon_threadsafe(self._ping_report, generation, line)
+            self.loop.call_soon_threadsafe(self._ping_report, series, line)
 
         def should_lose(_idx):
             return self._take_ping_loss()
@@ -1587,7 +1594,7 @@ class Module:
         except Exception:  # noqa: BLE001
             self.log("#", "ping failed:\n" + traceback.format_exc())
         finally:
-            self.loop.call_soon_threadsafe(self._ping_done, generation)
+            self.loop.call_soon_threadsafe(self._ping_done, series)
 
     def _take_ping_loss(self):
         if self.ping_loss > 0:
@@ -1595,12 +1602,12 @@ class Module:
             return True
         return False
 
-    def _ping_report(self, generation, line):
-        if generation == self.generation:
+    def _ping_report(self, series, line):
+        if series == (self.generation, self.ping_series):
             self.urc(line)
 
-    def _ping_done(self, generation):
-        if generation == self.generation:
+    def _ping_done(self, series):
+        if series == (self.generation, self.ping_series):
             self.ping_running = False
 
     # ================================================================ faults
@@ -1625,6 +1632,14 @@ class Module:
         if chan.dead:
             return "ERR socket already dead"
         self.tcp_reset(chan, 843)
+        return None
+
+    def fault_timeout(self, idx):
+        """The peer of TCP client idx stops answering (D55: 842)."""
+        chan = self._tcp_for_fault(idx)
+        if chan.dead:
+            return "ERR socket already dead"
+        self.tcp_reset(chan, 842)
         return None
 
     def fault_peerclose(self, idx):
@@ -1665,6 +1680,16 @@ class Module:
 
     def fault_ping_loss(self, count):
         self.ping_loss = int(count)
+
+    def fault_fail(self, name, code):
+        """The next set form of a command fails with a code (802, 821, 836, 846, 850, ...)."""
+        name = "+" + name.upper().lstrip("+")
+        if name not in self.handlers:
+            raise ValueError(f"unknown command {name}")
+        code = int(code)
+        if not 3 <= code <= 999:
+            raise ValueError("code")
+        self.injected[name] = code
 
     def fault_flash_fail(self):
         self.flash_fail = True

@@ -210,7 +210,7 @@ class Session:
                 raise ServiceError(834, "not implemented")
             raise ServiceError(835, "option not supported")
         allowed = self.OPTIONS.get(opt)
-        if allowed is None:
+        if allowed is None:  # D43: each service's table is its own family (60 on FTP: 800)
             raise ServiceError(800, "invalid option")
         if access not in allowed:
             raise ServiceError(835, "access not allowed")

@@ -23,6 +23,9 @@ class HostLink:
         self.on_drained = on_drained
         self.log = log
         self.rate = baud / 10.0 if baud else 0.0
+        # Socket data is moved to the UART only while less than this is queued: about 20 ms
+        # of output when paced (like a UART FIFO, so little is in flight after a "+++").
+        self.high_water = max(64, int(self.rate * 0.02)) if self.rate else 8192
         self.split = 0
         self.out = bytearray()
         self.fd = None  # where output goes (a socket's fileno or the pty master)

@@ -15,6 +15,13 @@ package(
         "filexfer.py",
         "socket.py",
         "streams.py",
+        "_setup.py",
+        "_udp.py",
+        "_debug.py",
+        "_control.py",
+        "_compat.py",
+        "_sockops.py",
+        "_serial.py",
     ),
     base_path="../..",
 )

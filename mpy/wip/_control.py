@@ -1,0 +1,125 @@
+"""Modem calls made rarely: stop, stop_gprs, version, config, getaddrinfo, file_open, the
++WIPACCEPT handler, and the service helpers' entry points (http_get, ftp, smtp, pop3, ping,
+socket_module). ``_ONE_SHOT`` like ``wip._setup``: imported for one call, then dropped (see
+``wip.modem._call``). Functions take the Modem first and are its methods of the same names.
+"""
+
+from .errors import WipError
+from .modem import _call, const
+from .parser import parse_int, split_fields
+
+_ONE_SHOT = True
+_P_TCP = const(2)
+
+
+def _accepted(m, sidx, cidx):
+    srv = m._srv[sidx] if 0 < sidx < 5 else None
+    if srv is None or not 0 < cidx < 9:
+        return
+    from .socket import Socket
+
+    conn = Socket(m, 1)
+    conn.proto = _P_TCP
+    conn.idx = cidx
+    conn.ready = True
+    conn.server = srv
+    m._tcp[cidx] = conn
+    srv.acceptq.append(conn)
+
+
+def file_open(m, args, timeout=None):
+    """``AT+WIPFILE=<args>``; a FileTransfer once CONNECT came, else WipError (D49)."""
+    ms = m._ms(timeout)
+    m.command("+WIPFILE=" + args, timeout)
+    if not m._connected:
+        raise WipError(-1, "no CONNECT")
+    from .filexfer import FileTransfer
+
+    ft = FileTransfer(m, ms)
+    m._mapped = ft
+    return ft
+
+
+def stop_gprs(m):
+    """Stop and close the GPRS bearer; every socket is released (D24)."""
+    m._leave()
+    m.command("+WIPBR=0,6")
+    _call(m, "_setup", "_lost", 831)
+
+
+def stop(m):
+    """Stop the IP stack (releases everything, D16)."""
+    m._leave()
+    m.command("+WIPCFG=0")
+    _call(m, "_setup", "_lost", 803)
+    m.started = False
+
+
+def version(m):
+    """``AT+WIPCFG=3``: the two version lines joined by a newline (D15)."""
+    return "\n".join(m.command("+WIPCFG=3"))
+
+
+def config(m, opt=None, value=None):
+    """Stack options: config() -> {opt: value}; config(opt) -> int; config(opt, v) sets."""
+    if value is not None:
+        m.command("+WIPCFG=2,%d,%d" % (opt, value))
+        return None
+    table = {}
+    for line in m.command("+WIPCFG?"):
+        f = split_fields(line)
+        if len(f) >= 2:
+            table[parse_int(f[0])] = parse_int(f[1])
+    return table if opt is None else table[opt]
+
+
+def getaddrinfo(m, host, port, family=0, type=0, proto=0, flags=0):
+    """socket.getaddrinfo's shape. The module resolves names itself (at create time)."""
+    m.quote(host)
+    if type == 2:
+        return [(2, 2, 17, "", (host, port))]
+    return [(2, 1, 6, "", (host, port))]
+
+
+def http_request(m, *args, **kwargs):
+    """wip.http.request(m, ...): one HTTP request (+WIPFILE on an HTTP session)."""
+    from . import http
+
+    return http.request(m, *args, **kwargs)
+
+
+def http_get(m, url, *args, **kwargs):
+    from . import http
+
+    return http.request(m, "GET", url, None, *args, **kwargs)
+
+
+def ftp(m, *args, **kwargs):
+    from .ftp import FTP
+
+    return FTP(m, *args, **kwargs)
+
+
+def smtp(m, *args, **kwargs):
+    from .smtp import SMTP
+
+    return SMTP(m, *args, **kwargs)
+
+
+def pop3(m, *args, **kwargs):
+    from .pop3 import POP3
+
+    return POP3(m, *args, **kwargs)
+
+
+def ping(m, *args, **kwargs):
+    from .ping import ping
+
+    return ping(m, *args, **kwargs)
+
+
+def socket_module(m):
+    """A `socket`-module lookalike on this modem (wip.shim), for umqtt/requests."""
+    from . import shim
+
+    return shim.socket_module(m)

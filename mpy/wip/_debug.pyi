@@ -1,0 +1,1 @@
+"""Type stubs for wip._debug: the Modem's debug transcript (private)."""
