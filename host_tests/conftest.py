@@ -28,8 +28,26 @@ if str(ROOT / "mpy") not in sys.path:
 
 
 def free_port_offset():
-    """A random offset that maps AT-visible ports < 1024 to a free-looking high range."""
-    return random.randrange(20000, 40000, 1024)
+    """A random low-port offset whose commonly used ports 1..1023 are free right now.
+
+    AT-visible ports below 1024 map to port + offset (D72); the range stays below the
+    ephemeral ports so parallel runs rarely collide.
+    """
+    while True:
+        offset = random.randrange(2000, 31000)
+        probes = []
+        try:
+            for port in (21, 25, 80, 81, 88, 110, 500):
+                for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+                    probe = socket.socket(socket.AF_INET, kind)
+                    probes.append(probe)
+                    probe.bind(("127.0.0.1", offset + port))
+            return offset
+        except OSError:
+            continue
+        finally:
+            for probe in probes:
+                probe.close()
 
 
 class SimProcess:

@@ -1,6 +1,5 @@
 """Fixtures for the simulator conformance suite: AT clients on a fresh simulator."""
 
-import random
 import socket
 
 import pytest
@@ -88,41 +87,3 @@ def recv_exactly(sock, count, timeout=5.0):
             break
         data += chunk
     return bytes(data)
-
-
-def pick_port_offset():
-    """A random low-port offset whose ports 1..1023 are unlikely to be in use.
-
-    Wider than the shared default (which has ~20 values) because several suites may run at
-    once on one machine; it stays below the ephemeral port range.
-    """
-    while True:
-        offset = random.randrange(2000, 31000)
-        probes = []
-        try:
-            for port in (21, 25, 80, 81, 88, 110, 500):
-                for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
-                    probe = socket.socket(socket.AF_INET, kind)
-                    probes.append(probe)
-                    probe.bind(("127.0.0.1", offset + port))
-            return offset
-        except OSError:
-            continue
-        finally:
-            for probe in probes:
-                probe.close()
-
-
-@pytest.fixture
-def sim_factory(sim_factory):
-    """The shared factory with a wider random port offset by default."""
-    def start(*extra, port_offset=None, **kwargs):
-        offset = pick_port_offset() if port_offset is None else port_offset
-        return sim_factory(*extra, port_offset=offset, **kwargs)
-    return start
-
-
-@pytest.fixture
-def sim(sim_factory):
-    """One simulator on a TCP port with a 50 ms guard time."""
-    return sim_factory()

@@ -436,3 +436,13 @@ def test_pop3_error_codes_delete_and_abort(module_for, pop3_server, banner_serve
     assert download(at, 'AT+WIPFILE=7,1,1,"2"') == (messages[1], "OK")
     assert at.ok("AT+WIPOPT=7,1,1,71") == ["+WIPOPT: 7,71,2"]  # 3 is marked deleted
     at.ok("AT+WIPCLOSE=7,1")
+
+
+def test_d5_field_errors_win_over_session_already_exists(module_for):
+    """With a session open, a bad port (832) or empty server (800) is still reported first."""
+    at = module_for()
+    at.ok('AT+WIPCREATE=5,1,"127.0.0.1"')
+    at.expect_urc("+WIPREADY: 5,1")
+    assert at.cmd('AT+WIPCREATE=4,2,"127.0.0.1",70000,"u","p"')[1] == "+CME ERROR: 832"
+    assert at.cmd('AT+WIPCREATE=6,2,"",25')[1] == "+CME ERROR: 800"
+    assert at.cmd('AT+WIPCREATE=7,2,"127.0.0.1",110')[1] == "+CME ERROR: 840"

@@ -896,15 +896,22 @@ class Module:
     async def _create_session(self, proto, idx, fields, reply):
         if proto in (4, 6, 7) and (not fields or fields[0].empty or fields[0].text == ""):
             raise Cme(800)  # D26: empty server name
+        services = self._services()
+        values = [x.service_value() for x in fields]
+        if services is not None and hasattr(services, "check_create"):
+            try:
+                services.check_create(proto, values)  # D5: 832 and 800 come before 840
+            except services.ServiceSyntaxError as exc:
+                raise parse.AtSyntaxError(str(exc)) from exc
+            except services.ServiceError as exc:
+                raise Cme(self._service_code(exc)) from exc
         if self.session is not None:
             raise Cme(840)  # D34
         if not self.internet_enabled:
             raise Cme(839)  # D37
-        services = self._services()
         if services is None:
             self.log("#", "tools/wipsim/services.py is missing: sessions unavailable")
             raise Cme(839)
-        values = [x.service_value() for x in fields]
         generation = self.generation
         try:
             session = await self.in_thread(services.create_session, proto, idx, values,

@@ -1253,30 +1253,41 @@ class POP3Transfer(Transfer):
 # ---------------------------------------------------------------------------- creation
 
 
-def create_session(proto, idx, fields, env):
-    """AT+WIPCREATE=4..7: connect and log in as the session needs (D8, D26-D28, D37)."""
+def check_create(proto, fields):
+    """Parse and check AT+WIPCREATE=4..7 fields without any I/O (D2, D5, D26, D27).
+
+    Raises ServiceSyntaxError or ServiceError(832/800); returns the parsed arguments. The core
+    calls it before its "session already exists" check so that 832 and 800 win over 840 (D5).
+    """
     fields = list(fields)
     if proto == HTTP:
-        args = _http_args(fields)
+        return _http_args(fields)
+    server, port, rest = _split_server_port(fields, proto)
+    account = ""
+    if proto == FTP:
+        if not 2 <= len(rest) <= 3:
+            raise ServiceSyntaxError("FTP needs user and password")
+        user, password = _text(rest[0]), _text(rest[1])
+        account = _text(rest[2]) if len(rest) == 3 else ""
+        if not user:
+            raise ServiceError(800, "empty user name")
+    elif rest and len(rest) != 2:
+        raise ServiceSyntaxError("user without password")
     else:
-        server, port, rest = _split_server_port(fields, proto)
-        if proto == FTP:
-            if not 2 <= len(rest) <= 3:
-                raise ServiceSyntaxError("FTP needs user and password")
-            user, password = _text(rest[0]), _text(rest[1])
-            account = _text(rest[2]) if len(rest) == 3 else ""
-            if not user:
-                raise ServiceError(800, "empty user name")
-        elif rest and len(rest) != 2:
-            raise ServiceSyntaxError("user without password")
-        else:
-            user, password = (_text(rest[0]), _text(rest[1])) if rest else ("", "")
-        if not _text(server).strip():
-            raise ServiceError(800, "empty server")  # D26
+        user, password = (_text(rest[0]), _text(rest[1])) if rest else ("", "")
+    if not _text(server).strip():
+        raise ServiceError(800, "empty server")  # D26
+    return server, port, user, password, account
+
+
+def create_session(proto, idx, fields, env):
+    """AT+WIPCREATE=4..7: connect and log in as the session needs (D8, D26-D28, D37)."""
+    args = check_create(proto, fields)
     if not env.internet_enabled:
         raise ServiceError(839, "internet feature disabled")  # D37
     if proto == HTTP:
         return HTTPSession(idx, env, *args)
+    server, port, user, password, account = args
     if proto == FTP:
         return FTPSession(idx, env, server, port, user, password, account)
     if proto == SMTP:
