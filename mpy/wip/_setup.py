@@ -1,5 +1,6 @@
-"""Set-up code, used once per call: the Modem's start, gprs, resync, bearer_option (and the
-reboot URC handler), the Socket's connect, Modem.wait_ready, index allocation.
+"""Set-up code, used once per call: the rest of Modem.__init__, the Modem's start, gprs,
+resync, bearer_option (and the reboot URC handler), wait_ready, the Socket's connect, index
+allocation.
 
 Imported by ``wip.modem._call`` for one call and dropped from ``sys.modules`` right after
 (``_ONE_SHOT``), so none of this bytecode stays in RAM once a call returns. Functions take
@@ -9,9 +10,14 @@ time. Index allocation (D29-D31) is explained in ``wip.modem``'s docstring; the 
 socket calls are in ``wip._sockops``.
 """
 
+try:
+    import select
+except ImportError:  # pragma: no cover
+    select = None
+
 from .errors import EISCONN, WipError, timeout_error
 from .modem import _call, const, sleep_ms, ticks_diff, ticks_ms
-from .parser import parse_int, split_fields, unquote
+from .parser import Parser, parse_int, split_fields, unquote
 
 _ONE_SHOT = True
 _EV_NONE = const(0)
@@ -22,6 +28,46 @@ _P_TCP = const(2)
 _P_SRV = const(3)
 _SOCK_STREAM = const(1)
 _SOCK_DGRAM = const(2)
+
+
+def _init(m, stream, rx_size, line_size, tx_size):
+    """The rest of Modem.__init__: buffers, channel tables, the stream's pollers."""
+    m._stream = stream
+    m._rx = bytearray(rx_size)
+    m._rpos = 0
+    m._rend = 0
+    m._tx = bytearray(tx_size)
+    m._txmv = memoryview(m._tx)
+    m._scratch = bytearray(64)
+    m._parser = Parser(line_size)
+    m._tcp = [None] * 9
+    m._udp = [None] * 9
+    m._srv = [None] * 5
+    m._resv = [None] * 9  # TCP index -> the server socket reserving it (D30-D31)
+    m._mapped = None
+    m._cmd_active = False
+    m._connected = False
+    m._info = []
+    m._urc_cbs = []
+    m._flags = {}
+    m._async_err = 0
+    m._masks = []
+    m._starting = False
+    m._wind3 = False
+    m._tx_t = ticks_ms()
+    m._poll = None
+    m._wpoll = None
+    m._ipoll = False
+    if select is not None:
+        target = getattr(stream, "pollable", stream)
+        try:
+            m._poll = select.poll()
+            m._poll.register(target, select.POLLIN)
+            m._wpoll = select.poll()
+            m._wpoll.register(target, select.POLLOUT)
+            m._ipoll = hasattr(m._poll, "ipoll")
+        except (AttributeError, TypeError, OSError, ValueError):
+            m._poll = m._wpoll = None
 
 
 def _wind(m, n):

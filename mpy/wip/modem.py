@@ -58,11 +58,6 @@ Not thread-safe: use one Modem from one thread or task.
 import sys
 
 try:
-    import select
-except ImportError:  # pragma: no cover
-    select = None
-
-try:
     from time import sleep_ms, ticks_add, ticks_diff, ticks_ms
 except ImportError:  # CPython
     from ._compat import sleep_ms, ticks_add, ticks_diff, ticks_ms
@@ -76,7 +71,7 @@ except ImportError:  # CPython
 
 from . import codec
 from .errors import WipError, again_error, timeout_error
-from .parser import Parser, parse_int, split_fields, unquote
+from .parser import parse_int, split_fields, unquote
 
 _EV_NONE = const(0)
 _EV_LINE = const(1)
@@ -105,59 +100,26 @@ class Modem:
     ``--guard-time``). Buffers, allocated once here: ``rx_size`` (raw input), ``tx_size``
     (escaped output, half of it is payload per write), ``line_size`` (longest AT line kept),
     ``pending_size`` (per socket: payload that arrived while the app was not reading it;
-    grows when needed rather than drop a byte). ``debug``: ``callable(direction, text)``
-    gets the transcript (">" commands, "<" lines, ">>"/"<<" payload; masked secrets).
+    grows when needed rather than drop a byte). The defaults are lean (RAM on a small board);
+    raise rx_size/tx_size (e.g. 2048) for throughput at high baud rates. ``debug``:
+    ``callable(direction, text)`` gets the transcript (">" commands, "<" lines, ">>"/"<<"
+    payload; masked secrets).
     ``udp_linger``: seconds an unconnected UDP socket stays mapped waiting for more from
     the same sender (D66; default 2 * guard_time).
     """
 
-    def __init__(self, stream, timeout=10, guard_time=1.0, rx_size=512, line_size=256,
-                 pending_size=512, tx_size=512, debug=None, udp_linger=None):
-        self._stream = stream
+    def __init__(self, stream, timeout=10, guard_time=1.0, rx_size=256, line_size=256,
+                 pending_size=256, tx_size=256, debug=None, udp_linger=None):
         self.timeout_ms = int(timeout * 1000)
         self.guard_ms = int(guard_time * 1000)
         linger = 2 * guard_time if udp_linger is None else udp_linger
         self.udp_linger_ms = int(linger * 1000)
         self.pending_size = pending_size
-        self._rx = bytearray(rx_size)
-        self._rpos = 0
-        self._rend = 0
-        self._tx = bytearray(tx_size)
-        self._txmv = memoryview(self._tx)
-        self._scratch = bytearray(64)
-        self._parser = Parser(line_size)
-        self._tcp = [None] * 9
-        self._udp = [None] * 9
-        self._srv = [None] * 5
-        self._resv = [None] * 9  # TCP index -> the server socket reserving it (D30-D31)
-        self._mapped = None
-        self._cmd_active = False
-        self._connected = False
-        self._info = []
-        self._urc_cbs = []
-        self._flags = {}
-        self._async_err = 0
-        self._masks = []
-        self._starting = False
-        self._wind3 = False
         self.debug = debug
         self.bearer_up = False
         self.reboots = 0
         self.started = False
-        self._tx_t = ticks_ms()
-        self._poll = None
-        self._wpoll = None
-        self._ipoll = False
-        if select is not None:
-            target = getattr(stream, "pollable", stream)
-            try:
-                self._poll = select.poll()
-                self._poll.register(target, select.POLLIN)
-                self._wpoll = select.poll()
-                self._wpoll.register(target, select.POLLOUT)
-                self._ipoll = hasattr(self._poll, "ipoll")
-            except (AttributeError, TypeError, OSError, ValueError):
-                self._poll = self._wpoll = None
+        _call(self, "_setup", "_init", stream, rx_size, line_size, tx_size)  # buffers, state
 
     # ---- time -------------------------------------------------------------------------
     # Argument t: milliseconds in _deadline/_wait; elsewhere a deadline (ticks_ms or None).
@@ -670,10 +632,12 @@ def _call(target, module, method, *args, **kwargs):
     RAM on a board is the scarce resource and bytecode loaded from a .mpy lives in it, so
     code the data path does not need sits in modules imported on first use. A module that
     sets _ONE_SHOT (set-up code: start, gprs, connect, close ...) is dropped from
-    sys.modules and from the package before the call and its globals are cleared after it,
-    so gc frees its bytecode once the call returns, even if a stale pointer (a register, a
-    dead stack slot) still reaches the function object; only its interned names stay. The
-    next call imports it again (a few ms from a board's flash). The other modules (debug
+    sys.modules and from the package before the call, so gc frees its bytecode once the
+    call returns (its interned names stay); the next call imports it again (a few ms from a
+    board's flash). On MicroPython its globals are also cleared after the call: the gc is
+    conservative, and a stale pointer (a register, a dead stack slot) to the function would
+    otherwise keep the whole module alive. (Not on CPython, which frees it at once, and where
+    another thread may be running the same module object.) The other modules (debug
     transcript, UDP datagrams) stay loaded once used.
     """
     pkg = __name__[:__name__.rfind(".")]
@@ -685,9 +649,12 @@ def _call(target, module, method, *args, **kwargs):
     sys.modules.pop(full, None)
     try:
         delattr(sys.modules[pkg], module)
-    except (AttributeError, KeyError):
+    except (AttributeError, KeyError, TypeError):
         pass
+    names = getattr(mod, "__dict__", None)  # a port without module __dict__: no clearing
+    if names is None or sys.implementation.name != "micropython":
+        return fn(target, *args, **kwargs)
     try:
         return fn(target, *args, **kwargs)
     finally:
-        mod.__dict__.clear()
+        names.clear()

@@ -141,8 +141,7 @@ class Socket:
         self.sendall(data)
         return len(data.encode() if isinstance(data, str) else data)
 
-    def write(self, data):
-        return self.send(data)
+    write = send  # a stream's write(); an alias costs no function object (RAM)
 
     def recv_into(self, buf, nbytes=0):
         """Up to nbytes (default len(buf)) into buf; 0 at EOF. No allocation when mapped."""

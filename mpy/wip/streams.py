@@ -79,24 +79,17 @@ def tcp_stream(host, port, rcvbuf=4096):
     return TcpStream(sock)
 
 
-class SerialStream:
-    """pyserial's Serial with the UART stream interface (non-blocking reads)."""
+class SerialStream(TcpStream):
+    """pyserial's Serial with the UART stream interface (non-blocking reads).
+
+    write(), fileno() and close() are TcpStream's, on the Serial object."""
 
     def __init__(self, ser):
+        TcpStream.__init__(self, ser)
         self.ser = ser
-        self.pollable = ser
 
     def readinto(self, buf):
         return self.ser.readinto(buf) or None
-
-    def write(self, buf):
-        return self.ser.write(buf)
-
-    def fileno(self):
-        return self.ser.fileno()
-
-    def close(self):
-        self.ser.close()
 
 
 def serial_stream(*args, **kwargs):
