@@ -9,8 +9,8 @@ import threading
 
 import pytest
 import wip
-from conftest import GUARD_TIME
 
+from host_tests.conftest import GUARD_TIME
 from host_tests.servers import random_bytes
 
 MB = 1024 * 1024

@@ -3,7 +3,7 @@
 import socket
 
 import pytest
-from conftest import listener, open_client, prelude
+from harness import listener, open_client, prelude
 
 
 def replies(client, script):

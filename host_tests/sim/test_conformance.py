@@ -10,7 +10,7 @@ import time
 
 import pytest
 from atclient import dle_escape
-from conftest import GUARD, listener, open_client, prelude, recv_exactly, udp_peer
+from harness import GUARD, listener, open_client, prelude, recv_exactly, udp_peer
 
 
 def accept(srv):

@@ -5,7 +5,7 @@ import time
 
 import pytest
 from atclient import dle_decode, dle_escape
-from conftest import GUARD, listener, recv_exactly, udp_peer
+from harness import GUARD, listener, recv_exactly, udp_peer
 
 ALL_BYTES = bytes(range(256))
 NASTY = b"\x10" * 5 + b"\x03" * 5 + b"\x10\x03" * 7 + b"+++" + b"\x03\x10" * 3 + b"+++\x10"
@@ -216,7 +216,7 @@ def test_escaped_plus_in_payload_never_matches(gprs, sim):
 
 def test_socket_data_is_held_back_during_a_candidate_escape(sim_factory):
     sim = sim_factory(guard_time=0.4)
-    from conftest import open_client, prelude
+    from harness import open_client, prelude
     at = open_client(sim)
     prelude(at)
     peer = tcp_client(at, sim)
@@ -234,7 +234,7 @@ def test_socket_data_is_held_back_during_a_candidate_escape(sim_factory):
 
 def test_failed_candidate_releases_held_data(sim_factory):
     sim = sim_factory(guard_time=0.3)
-    from conftest import open_client, prelude
+    from harness import open_client, prelude
     at = open_client(sim)
     prelude(at)
     peer = tcp_client(at, sim)

@@ -6,7 +6,7 @@ import threading
 import time
 
 import pytest
-from conftest import GUARD, listener, open_client, prelude
+from harness import GUARD, listener, open_client, prelude
 
 
 def tcp_client(at, sim, port=80, idx=1):

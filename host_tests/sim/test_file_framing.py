@@ -7,7 +7,7 @@ import types
 
 import pytest
 from atclient import ATClient, dle_escape
-from conftest import prelude
+from harness import prelude
 
 from tools.wipsim import Simulator
 

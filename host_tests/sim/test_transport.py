@@ -7,7 +7,7 @@ import sys
 import time
 
 from atclient import ATClient
-from conftest import open_client, prelude
+from harness import open_client, prelude
 
 from host_tests.conftest import ROOT
 

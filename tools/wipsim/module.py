@@ -550,7 +550,9 @@ class Module:
         self.stack = True
 
     def _stop_stack(self):
-        """D16: everything released, bearers closed, no URCs."""
+        """D16: everything released, bearers closed, no URCs; a mapped UART gets OK."""
+        if self.mapping is not None:
+            self._lose_mapping()
         self._release_all()
         self.bearers.clear()
         self._cancel_ping()
@@ -1015,6 +1017,10 @@ class Module:
 
     async def _close_session(self, session, reply):
         self.session = None
+        mapping = self.mapping
+        if mapping is not None and mapping.kind == "file" and (
+                mapping.proto, mapping.idx) == (session.proto, session.idx):
+            self._lose_mapping()  # D60
         try:
             peer_close = await self.in_thread(session.close)
         except Exception:  # noqa: BLE001
@@ -1024,9 +1030,19 @@ class Module:
             reply.after.append(f"+WIPPEERCLOSE: {session.proto},{session.idx}")
 
     def _unmap_if(self, chan):
-        """Only one UART: a command cannot arrive while its socket is mapped (D60 n/a)."""
+        """D60: the socket is closed elsewhere while mapped (the `close` fault stands in for a
+        second UART)."""
         if self.mapping is not None and self.mapping.chan is chan:
-            self._leave_data_mode("OK")
+            self._lose_mapping()
+
+    def _lose_mapping(self):
+        """D60, D16: the UART loses its mapping to another UART's command: flush (§3.10), then
+        `OK`. A file transfer is cut like a guarded `+++` (D52): no ETX, no URC."""
+        mapping = self.mapping
+        if mapping.kind == "file":
+            mapping.finished = True
+            self._abort_transfer(mapping)
+        self._leave_data_mode("OK")
 
     # ================================================================ +WIPOPT
     def cmd_wipopt(self, cmd, reply):
@@ -1327,11 +1343,24 @@ class Module:
             mapping.timer = None
 
     def _fatal_unmap(self, code):
-        """A reset (or bearer loss) on the mapped socket (D55, D56): ETX in continuous mode."""
+        """The mapped socket or session failed (reset, timeout, bearer loss): leave data mode
+        with an error and no flushing (§3.10).
+
+        TCP continuous mode: unescaped ETX, then the error (§3.4, D55, D24).
+        UDP continuous mode (bearer loss, D24): the error alone. On UDP a bare ETX is a
+        zero-length datagram (§3.5, D57, Appendix B), so an ETX here would hand the app a
+        datagram that was never sent.
+        Transparent mode: the error alone (§3.8, D56).
+        File download still sending data: ETX, then the error (D49); an upload, or a download
+        whose closing ETX is already out, gets the error alone (§2.6: no module bytes during
+        an upload).
+        """
         mapping = self.mapping
-        if mapping.kind == "cont" and mapping.proto == 2:
+        if (mapping.kind == "cont" and mapping.proto == 2) or (
+                mapping.kind == "file" and not mapping.transfer.upload and not mapping.finished):
             self.emit(ETX_BYTE)
         if mapping.kind == "file":
+            mapping.finished = True
             self._abort_transfer(mapping)
         self._cancel_mapping_timers(mapping)
         mapping.decoder.reset()
@@ -1463,6 +1492,8 @@ class Module:
         if transfer is None:
             return
         mapping.aborted = True
+        if mapping.upload_queue is not None:
+            mapping.upload_queue.put_nowait("abort")  # wakes the upload task, which stops
         self.executor.submit(self._call_quietly, transfer.abort)
 
     def _call_quietly(self, func):
@@ -1480,7 +1511,7 @@ class Module:
         except Exception:  # noqa: BLE001
             self.log("#", "transfer failed:\n" + traceback.format_exc())
             if self.mapping is mapping:
-                self._leave_data_mode(860)
+                self._fatal_unmap(860)  # D49: a download still gets its ETX first
 
     async def _finish_transfer(self, mapping):
         services = self._services()
@@ -1662,6 +1693,42 @@ class Module:
         if not started:
             return "ERR no bearer started"
         self._bearer_down(started[0])
+        return None
+
+    def fault_stack_stop(self):
+        """`AT+WIPCFG=0` as if sent on another UART (D16): a mapped UART gets `OK`."""
+        if not self.stack:
+            return "ERR stack not started"
+        self._stop_stack()
+        return None
+
+    def fault_close(self, proto, idx):
+        """`AT+WIPCLOSE=<proto>,<idx>` as if sent on another UART (D60)."""
+        proto, idx = int(proto), int(idx)
+        if proto in (1, 2):
+            chan = (self.udp if proto == 1 else self.tcp).pop(idx, None)
+            if chan is None:
+                return f"ERR no socket {proto},{idx}"
+            self._unmap_if(chan)
+            if proto == 1:
+                chan.release()
+                return None
+            chan.close_gracefully()  # D39
+            if chan.reservation is not None:
+                chan.reservation.spawned.discard(idx)
+            self._reservations_alive()
+            self.tcp_tx_level()
+            return None
+        session = self.session
+        if session is None or (session.proto, session.idx) != (proto, idx):
+            return f"ERR no socket or session {proto},{idx}"
+        self.session = None
+        mapping = self.mapping
+        if mapping is not None and mapping.kind == "file":
+            self._lose_mapping()
+        self.executor.submit(self._quiet_close, session)
+        if proto == 4:
+            self.urc(f"+WIPPEERCLOSE: 4,{idx}")  # D39: FTP close
         return None
 
     def fault_reboot(self):

@@ -8,6 +8,7 @@ import tty
 SPLIT_GAP = 0.005  # seconds between fragments while the `split` fault is on
 PACE_SLICE = 0.005  # seconds of output sent per paced write
 OUTPUT_BACKLOG_MAX = 1 << 20  # bytes kept for a pty nobody reads; older output is dropped
+UART_RCVBUF = 4096  # host -> module kernel buffer of the TCP UART (the kernel doubles it)
 
 
 class HostLink:
@@ -183,8 +184,18 @@ class TcpHostLink(HostLink):
         self.address = None
 
     def listen(self, host, port):
-        self.listener = socket.create_server((host, port), reuse_port=False)
-        self.listener.setblocking(False)
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # RTS/CTS stand-in: a small receive buffer, set before listen() so accepted sockets
+        # inherit it (the window scale is fixed at the handshake). Host bytes the module has
+        # not read stay on the host side, where TIOCOUTQ/SIOCOUTQ shows them. The send buffer
+        # keeps the kernel default: module -> host flow is already bounded by `high_water`,
+        # and a small one makes output trickle long after a "+++" (forged OKs in flight).
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UART_RCVBUF)
+        listener.bind((host, port))
+        listener.listen()
+        listener.setblocking(False)
+        self.listener = listener
         self.address = self.listener.getsockname()[:2]
         self.loop.add_reader(self.listener.fileno(), self._on_accept)
         return self.address[1]
