@@ -3,10 +3,12 @@
 Starts the WIP module simulator (guard time 0.2 s: the real module's 1 s, scaled down so the
 demo is quick), Debian's mosquitto on a loopback port with a CPython subscriber (or, with
 --transport http, a loopback HTTP server), then runs boards/unix/main.py on
-.venv/bin/micropython for a bounded number of readings. Midway it reboots the simulated module
-(--fault reboot, the default) or drops its GPRS bearer (--fault bearer-loss) through the
-simulator's control port, so the app's recovery shows. Prints what the app sends and what the
-broker/server received; exits 0 when every reading the app reports as sent arrived.
+.venv/bin/micropython for a bounded number of readings. While it runs, the demo injects faults
+through the simulator's control port, spread evenly over the run: by default a module reboot
+(`reboot`) and then a GPRS bearer loss (`bearer-loss`); the app's wip.Supervisor detects and
+repairs each one. Prints what the app sends and what the broker/server received; exits 0 when
+every reading arrived (QoS 1 and the app's queue: none may be lost) and the supervisor
+counters the app reports (reboots, bearer_losses, recoveries) match the injected faults.
 
 Installs nothing itself (`make demo` runs `make install` first); finishes in well under a
 minute. umqtt.simple comes from ../shared/third_party (or $WIP_THIRD_PARTY); without it the
@@ -41,6 +43,9 @@ DEMO_GUARD_TIME = 0.2
 EXAMPLE_HOSTS = ("echo.example.com", "www.example.com")
 WEB_PAGE = b"<html><body>www.example.com, served on loopback</body></html>"
 FAULTS = ("reboot", "bearer-loss", "none")  # control-port faults (spec Appendix A)
+DEFAULT_FAULTS = ("reboot", "bearer-loss")
+# The supervisor counter each fault must bump (besides recoveries).
+FAULT_COUNTERS = {"reboot": "reboots", "bearer-loss": "bearer_losses"}
 
 
 def third_party_dir():
@@ -210,9 +215,14 @@ def inject(sim, fault):
     return sim.control(fault)
 
 
-def run_app(env, cycles, fault, sim, received, deadline_s):
-    """Run boards/unix/main.py, echoing its output; inject `fault` after cycles // 2 readings
-    have arrived. Returns (exit status, app output lines)."""
+def fault_thresholds(cycles, faults):
+    """Received-reading counts at which each fault is injected: spread evenly over the run."""
+    return [(i + 1) * cycles // (len(faults) + 1) for i in range(len(faults))]
+
+
+def run_app(env, cycles, faults, sim, received, deadline_s):
+    """Run boards/unix/main.py, echoing its output; inject `faults` one by one as readings
+    arrive (see fault_thresholds). Returns (exit status, app output lines, faults injected)."""
     mp_path = [ROOT / "boards" / "unix", ROOT / "boards" / "common", ROOT / "mpy"]
     if env.get("WIP_THIRD_PARTY"):
         mp_path.append(Path(env["WIP_THIRD_PARTY"]))
@@ -233,14 +243,17 @@ def run_app(env, cycles, fault, sim, received, deadline_s):
     reader = threading.Thread(target=echo, daemon=True)
     reader.start()
     deadline = time.monotonic() + deadline_s
-    injected = fault == "none"
+    plan = list(zip(fault_thresholds(cycles, faults), faults, strict=True))
+    injected = []
     try:
         while proc.poll() is None and time.monotonic() < deadline:
-            if not injected and len(received()) >= cycles // 2:
+            if plan and len(received()) >= plan[0][0]:
+                _, fault = plan.pop(0)
                 reply = inject(sim, fault)
                 print(f"demo   | {time.monotonic() - start:5.1f}s injected fault {fault}: "
                       f"{reply}", flush=True)
-                injected = True
+                if reply.startswith("OK"):
+                    injected.append(fault)
             time.sleep(0.05)
     finally:
         if proc.poll() is None:
@@ -248,7 +261,30 @@ def run_app(env, cycles, fault, sim, received, deadline_s):
             proc.kill()
         proc.wait(5)
     reader.join(5)
-    return proc.returncode, lines
+    return proc.returncode, lines, injected
+
+
+def parse_summary(lines):
+    """The app's "SUMMARY sent=6 of 6 recoveries=2 ..." line as a dict of ints, or None."""
+    for line in lines:
+        if line.startswith("SUMMARY "):
+            words = line.split()
+            summary = {"sent": int(words[1].split("=")[1]), "readings": int(words[3])}
+            summary.update((key, int(value)) for key, value in
+                           (word.split("=", 1) for word in words[4:]))
+            return summary
+    return None
+
+
+def counter_mismatches(summary, injected):
+    """Where the supervisor counters the app reported differ from the injected faults."""
+    if summary is None:
+        return ["no SUMMARY line from the app"]
+    expected = {"recoveries": len(injected)}
+    for fault, counter in FAULT_COUNTERS.items():
+        expected[counter] = injected.count(fault)
+    return [f"{key}={summary.get(key)} (expected {value})" for key, value in expected.items()
+            if summary.get(key) != value]
 
 
 def main(argv=None):
@@ -256,8 +292,10 @@ def main(argv=None):
     parser.add_argument("--cycles", type=int, default=8, help="readings to send")
     parser.add_argument("--period", type=float, default=0.5, help="seconds between readings")
     parser.add_argument("--transport", choices=("mqtt", "http", "auto"), default="auto")
-    parser.add_argument("--fault", choices=FAULTS, default="reboot")
-    parser.add_argument("--timeout", type=float, default=5.0,
+    parser.add_argument("--fault", choices=FAULTS, action="append", dest="faults",
+                        help="a fault to inject, in order; repeatable (default: "
+                        f"{' then '.join(DEFAULT_FAULTS)}); 'none' injects nothing")
+    parser.add_argument("--timeout", type=float, default=3.0,
                         help="the app's socket/command timeout in seconds")
     parser.add_argument("--deadline", type=float, default=45.0, help="seconds for the app")
     parser.add_argument("--serve", action="store_true",
@@ -269,6 +307,7 @@ def main(argv=None):
     if args.serve:
         return serve(args.port)
 
+    faults = [f for f in (args.faults or DEFAULT_FAULTS) if f != "none"]
     third_party = third_party_dir()
     transport = args.transport
     if transport == "auto":
@@ -313,7 +352,8 @@ def main(argv=None):
                 return [r.body for r in list(server.requests)
                         if r.method == "POST" and r.path == "/readings"]
 
-        status, lines = run_app(env, args.cycles, args.fault, sim, received, args.deadline)
+        status, lines, injected = run_app(env, args.cycles, faults, sim, received,
+                                          args.deadline)
         time.sleep(0.3)  # the last QoS 1 delivery to the subscriber
         got = received()
         for payload in got:
@@ -321,7 +361,15 @@ def main(argv=None):
         sent = [json.loads(line.split(" ", 1)[1]) for line in lines if line.startswith("sent ")]
         got_seqs = {json.loads(payload)["seq"] for payload in got}
         missing = [reading["seq"] for reading in sent if reading["seq"] not in got_seqs]
-        ok = status == 0 and len(sent) == args.cycles and not missing
+        summary = parse_summary(lines)
+        mismatches = counter_mismatches(summary, injected)
+        not_injected = faults[len(injected):]
+        ok = (status == 0 and len(sent) == args.cycles and not missing and not mismatches
+              and not not_injected)
+        print(f"demo   | injected {injected or 'no faults'}"
+              + (f", NOT injected {not_injected}" if not_injected else "")
+              + "; supervisor counters "
+              + (f"do not match: {', '.join(mismatches)}" if mismatches else "match"))
         print(f"demo   | app sent {len(sent)}/{args.cycles}, server received "
               f"{len(got_seqs)} distinct readings, missing {missing}: "
               f"{'OK' if ok else 'FAILED'}")
