@@ -38,7 +38,7 @@ def test_dry_run_copies_the_boards_arch_build_config_and_app(tmp_path, board):
     cp = copies(commands)
     arch = BOARD_ARCH[board]
     packages = build_mpy.all_packages()
-    expected_modules = {target for name in ("wip", "wip-shim")
+    expected_modules = {target for name in ("wip", "wip-shim", "wip-supervisor")
                         for _, target in packages[name].files}
     mpy_dests = {dest for dest in cp if dest.endswith(".mpy")}
     assert mpy_dests == {":lib/" + t[:-3] + ".mpy" for t in expected_modules}

@@ -152,6 +152,7 @@ def test_firmware_manifest_references_what_exists(name):
     assert libraries == {"micropython-wip": ROOT / "mpy" / "packages"}
     required = [c[1:] for c in calls if c[0] == "require"]
     assert ("wip-shim", "micropython-wip") in required
+    assert ("wip-supervisor", "micropython-wip") in required  # the app recovers through it
     assert ("umqtt.simple", None) in required  # from micropython-lib
     for package, library in required:
         if library:

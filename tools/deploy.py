@@ -27,7 +27,7 @@ from tools import build_mpy  # noqa: E402
 
 ROOT = build_mpy.ROOT
 BOARDS_DIR = ROOT / "boards"
-DEFAULT_PARTS = ("wip", "wip-shim")
+DEFAULT_PARTS = ("wip", "wip-shim", "wip-supervisor")
 MIP_PACKAGES = ("umqtt.simple", "requests")
 
 

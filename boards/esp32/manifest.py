@@ -6,6 +6,7 @@
 include("$(PORT_DIR)/boards/manifest.py")
 add_library("micropython-wip", "../../mpy/packages")
 require("wip-shim", library="micropython-wip")  # and, through it, the core
+require("wip-supervisor", library="micropython-wip")
 require("umqtt.simple")
 module("sensor_app.py", base_path="../common")
 module("board.py")
