@@ -3,7 +3,7 @@
 # 64-bit port `import wip` alone takes 47.5 KB, 12.9 KB of it socket.py, which wip/__init__
 # imports eagerly; the transfer itself adds nothing.)
 # needs: sim, ftp
-# heapsize: 96K
+# heapsize: 64K
 import gc
 import hashlib
 import os
