@@ -289,7 +289,6 @@ def test_reboot_mid_data_mode_resyncs(link):
     link.echo_ok()
 
 
-@pytest.mark.xfail(strict=True, reason="boot lines in data mode are read as payload; see report")
 def test_reboot_mid_data_mode_delivers_no_bogus_bytes(link):
     s, _ = link.tcp()
     s.sendall(b"ping")
@@ -395,8 +394,6 @@ def test_stall_longer_than_timeout_command_times_out_then_recovers(link):
     link.echo_ok()
 
 
-@pytest.mark.xfail(strict=True, reason="escape timed from write(), not from when the module "
-                   "read the bytes: after a flow-control stall '+++' becomes payload; see report")
 def test_escape_after_flow_control_stall_keeps_plus_out_of_payload(link):
     s, peer = link.tcp(TcpPeer.sink)
     s.sendall(b"warm")

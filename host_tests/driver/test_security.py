@@ -370,8 +370,6 @@ def test_simulator_refuses_non_loopback_destinations(rmodem, host):
     assert '"tcp":{}' in rmodem.sim.control("status")
 
 
-@pytest.mark.xfail(strict=True, reason="forged CR LF OK CR LF in flight after '+++' is taken for "
-                   "the module's OK: desync, data loss, commands leak to the peer; see report")
 def test_paced_ok_flood_cannot_desync_the_driver(rmodem):
     """A peer trickles CR LF OK CR LF so that some is always in flight when "+++" goes out."""
     stop = threading.Event()

@@ -1,6 +1,6 @@
 """CPython stand-ins for the MicroPython builtins the driver uses (``const``, ``time.ticks_*``,
-``sleep_ms``). Imported only where ``micropython``/``time.ticks_ms`` are missing, so a board
-never loads it and the other modules' bytecode does not carry these fallbacks (RAM).
+``sleep_ms``), and the CPython half of ``TcpStream.flush``. Imported only on CPython, so a
+board never loads it and the other modules' bytecode does not carry these fallbacks (RAM).
 """
 
 from time import monotonic, sleep
@@ -24,3 +24,20 @@ def ticks_diff(a, b):
 
 def sleep_ms(ms):
     sleep(ms / 1000)
+
+
+def flush(stream, timeout_ms=5000):
+    """TcpStream.flush on CPython: sleep until the socket (or tty) has no unsent bytes
+    (Linux SIOCOUTQ / TIOCOUTQ), at most timeout_ms."""
+    from fcntl import ioctl
+
+    end = monotonic() + timeout_ms / 1000
+    queued = bytearray(4)
+    while monotonic() < end:
+        try:
+            ioctl(stream.sock.fileno(), 0x5411, queued, True)
+        except OSError:
+            return
+        if not any(queued):
+            return
+        sleep(0.001)

@@ -28,6 +28,7 @@ _P_TCP = const(2)
 _P_SRV = const(3)
 _SOCK_STREAM = const(1)
 _SOCK_DGRAM = const(2)
+_KIND_FILE = const(4)
 
 
 def _init(m, stream, rx_size, line_size, tx_size):
@@ -54,6 +55,7 @@ def _init(m, stream, rx_size, line_size, tx_size):
     m._masks = []
     m._starting = False
     m._wind3 = False
+    m._stale = False  # the module left data mode on its own: resync before a command
     m._tx_t = ticks_ms()
     m._poll = None
     m._wpoll = None
@@ -99,17 +101,47 @@ def _lost(m, code):
 
 
 
+def _rebooted(m, ch):
+    """"+++" got no OK, "AT" did: the module left data mode unannounced (Modem._leave).
+
+    A reboot (§8) if it lost AT+CMEE=1 (power-up default 0, D73): every socket is dead
+    (843), the unread payload of ch (the socket that was mapped) is dropped, as the boot
+    lines and the echo of "+++" are mixed into it, and echo off / numeric errors are set
+    again. Otherwise (e.g. a UDP mapping ended by an error line, D24) nothing changes.
+    """
+    for line in m.command("+CMEE?"):
+        if line.startswith("+CMEE:") and parse_int(split_fields(line)[0]) == 0:
+            break
+    else:
+        return
+    if ch.proto != _KIND_FILE:
+        ch.p0 = ch.p1 = 0
+    m.reboots += 1
+    _lost(m, 843)
+    m.started = False
+    m.command("E0")
+    m.command("+CMEE=1")
+
+
 def resync(m):
-    """Guarded "+++", then "AT" until OK: back to a known AT-mode state (spec §8 step 1)."""
+    """Guarded "+++", then "AT" until OK: back to a known AT-mode state (spec §8 step 1).
+
+    True if the module answered the "+++" (it was in data mode)."""
     m._mapped = None
+    m._stale = False
     m._parser.reset()
-    sleep_ms(max(0, m.guard_ms - ticks_diff(ticks_ms(), m._tx_t)) + 5)
+    g = m.guard_ms
+    sleep_ms(max(0, g - ticks_diff(ticks_ms(), m._tx_t)) + max(10, g // 10))
     if m.debug:
         _call(m, "_debug", "_trace", ">", "+++ (resync)")
     m._write(b"+++")
-    settle = m._deadline(m.guard_ms + 200)
-    while m._pump(settle) != _EV_NONE:
-        pass
+    settle = m._deadline(g + 200)
+    answered = False
+    while True:
+        ev = m._pump(settle)
+        if ev == _EV_NONE:
+            break
+        answered = answered or ev == _EV_OK
     deadline = m._deadline(m.timeout_ms)
     while True:
         m._parser.reset()
@@ -120,7 +152,7 @@ def resync(m):
         while True:
             ev = m._pump(wait)
             if ev == _EV_OK:
-                return
+                return answered
             if ev == _EV_NONE:
                 break
         if m._left(deadline) == 0:

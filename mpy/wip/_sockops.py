@@ -21,6 +21,18 @@ _WIPOPT = {(6, 1): 7, (0, 2): 8, (0, 1): 9}  # TCP_NODELAY, IP_TTL, IP_TOS
 _DEFAULTS = {7: 0, 8: 64, 9: 0}
 
 
+def _boot_lines(s, buf):
+    """recv() got payload that starts like a boot line (CR LF "+WIND: ", §8).
+
+    Leave data mode to find out: True if the module rebooted (s is dead then); False if
+    it was the peer's data (then it is delivered as usual).
+    """
+    if bytes(buf[:9]) != b"\r\n+WIND: ":
+        return False
+    s.m._leave()
+    return bool(s.dead)
+
+
 def _release_range(m, srv):
     """Free a closed server's TCP range once all its connections are closed (D31)."""
     if not srv.closed or srv.range is None:

@@ -276,16 +276,21 @@ class Modem:
             if ch is not None and (was != _MODE_AT or ch.proto == _KIND_FILE):
                 self._mapped = None
                 ch._unmapped(code)
+                if code:  # leftover payload may draw replies: resync first (D3)
+                    self._stale = True
             elif not self._cmd_active and ev == _EV_ERROR:
                 self._async_err = code  # D8: unsolicited error while nothing waits
                 self._dispatch("+CME ERROR: %d" % code)
         return ev
 
-    def _pump(self, t):
-        """Process input until one event; return it, or EV_NONE once deadline t passed."""
+    def _pump(self, t, strict=False):
+        """Process input until one event; return it, or EV_NONE once deadline t passed.
+
+        Input that keeps streaming is read past t unless strict (then nothing is read
+        after t)."""
         p = self._parser
         while True:
-            if self._rpos == self._rend and not self._fill(t):
+            if self._rpos == self._rend and (strict and not self._left(t) or not self._fill(t)):
                 return _EV_NONE
             ch = self._mapped
             if p.mode == _MODE_DATA:
@@ -410,6 +415,8 @@ class Modem:
         if "\r" in cmd or "\n" in cmd or "\0" in cmd:
             raise ValueError("line break in a command")
         self._leave()
+        if self._stale:
+            self.resync()
         self._drain()
         head = cmd[:cmd.find("=") + 1]
         if head == "+WIPCREATE=" or head == "+WIPCLOSE=":
@@ -469,30 +476,55 @@ class Modem:
             s.dgram = None
 
     def _leave(self):
-        """Back to AT mode: guard, "+++", guard, OK (D62); in-flight data kept (§3.10)."""
+        """Back to AT mode: guard, "+++", OK (D62); in-flight data stays with the socket (§3.10).
+
+        The guard counts from when the last byte left: a stream with ``flush()``
+        (machine.UART, TcpStream) is drained first (flow control). The module cannot answer
+        "+++" sooner than G after the third "+" (§3.9), so until 0.9 G has passed every byte
+        is payload, a peer's CR LF OK CR LF included, and nothing is read past that point;
+        only then is the OK looked for (the hold-back of §3.9 leaves just the bytes already
+        on the wire). Margin G + max(10 ms, G / 10): scheduling and clock differences.
+        """
         ch = self._mapped
         if ch is None:
             return
         p = self._parser
+        g = self.guard_ms
+        flush = getattr(self._stream, "flush", None)
         for _ in range(2):
-            guard_end = ticks_add(self._tx_t, self.guard_ms + 5)
-            while self._mapped is ch and self._left(guard_end):
-                self._pump(guard_end)
+            if flush is not None:
+                t = ticks_ms()
+                flush()
+                if ticks_diff(ticks_ms(), t) > 1:  # it waited: the last byte left just now
+                    self._tx_t = ticks_ms()
+            t = ticks_add(self._tx_t, g + max(10, g // 10))
+            while self._mapped is ch and self._left(t):
+                self._pump(t)
             if self._mapped is not ch:
                 return
-            p.escaping = True
             if self.debug:
                 _call(self, "_debug", "_trace", ">", "+++")
             self._write(b"+++")
-            deadline = self._deadline(3 * self.guard_ms + 2000)
+            t = ticks_add(self._tx_t, g * 9 // 10)
+            while self._mapped is ch and self._left(t):
+                self._pump(t, True)
+            if self._mapped is not ch:
+                return
+            p.escaping = True
+            t = self._deadline(2 * g + 1000)
             while self._mapped is ch:
-                if self._pump(deadline) == _EV_NONE:
+                if self._pump(t) == _EV_NONE:
                     break
             if self._mapped is not ch:
                 return
             p.escaping = False
-        self._mapped = None
-        _call(self, "_setup", "resync")
+        if not self.resync():  # "+++" unanswered, "AT" answered: left data mode unseen
+            _call(self, "_setup", "_rebooted", ch)
+
+    @property
+    def mapped(self):
+        """The socket now in data mode (AT+WIPDATA), or None (AT mode)."""
+        return self._mapped
 
     # ---- set-up and rare calls: the code is in modules imported per call (see _call) -----
 
@@ -612,8 +644,12 @@ class Modem:
                 raise again_error() if timeout == 0 else timeout_error()
             if p.mode == _MODE_DATA:
                 self._feed(buf, 0, n)
-                if p.dpos:
-                    return p.dpos
+                k = p.dpos
+                if k:
+                    if k > 8 and buf[0] == 13 and buf[3] == 87:  # CR .. W: a boot line?
+                        if _call(s, "_sockops", "_boot_lines", buf):
+                            raise WipError(s.dead)
+                    return k
             else:
                 self._feed(None, 0, 0)
 

@@ -5,7 +5,10 @@ blocks), ``write(buf)`` (bytes written, or None when the stream is full) and, op
 ``pollable`` attribute (or the object itself) that ``select.poll`` accepts. A
 ``machine.UART`` already behaves like that and is passed to the Modem directly: create it with
 ``timeout=0`` (reads must not block), a generous ``rxbuf`` and, where wired, RTS/CTS flow
-control (``flow=UART.RTS | UART.CTS``).
+control (``flow=UART.RTS | UART.CTS``). An optional ``flush()`` that waits until the output has
+left (``machine.UART.flush()``) is called before the "+++" guard is timed. On CPython/Linux
+``TcpStream`` and ``SerialStream`` get one (``wip._compat.flush``: SIOCOUTQ/TIOCOUTQ); the
+MicroPython unix port has no ``fcntl``, so there the guard is timed from the last write().
 
 * ``tcp_stream(host, port)``: the simulator's UART on a TCP port. A small SO_RCVBUF makes it
   behave like a UART with flow control (the module blocks when the host does not read).
@@ -63,6 +66,16 @@ class TcpStream:
 
     def close(self):
         self.sock.close()
+
+
+try:  # CPython on Linux: flush() waits for an empty send queue (SIOCOUTQ, = TIOCOUTQ on a tty)
+    import fcntl  # noqa: F401  (the MicroPython unix port has none: no flush, see wip.modem)
+
+    from ._compat import flush as _flush
+
+    TcpStream.flush = _flush
+except ImportError:
+    pass
 
 
 def tcp_stream(host, port, rcvbuf=4096):

@@ -246,7 +246,7 @@ class Supervisor:
         # Handle URCs already received (e.g. +WIND after a reboot), without waiting and
         # without leaving data mode (on real hardware that costs two 1 s guard times).
         modem = self.modem
-        if getattr(modem, "_mapped", None) is None and hasattr(modem, "wait_for"):
+        if getattr(modem, "mapped", None) is None and hasattr(modem, "wait_for"):
             try:
                 modem.wait_for(_never, 0)
             except OSError as exc:
