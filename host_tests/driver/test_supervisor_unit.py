@@ -234,6 +234,23 @@ def test_repeated_bearer_failures_escalate_to_stack_restart(clock):
     assert modem.calls.index("start") > 2
 
 
+def test_last_error_is_cleared_once_the_link_is_back(clock):
+    modem = FakeModem()
+    sup, _ = make(modem, jitter=0)
+    sup.check()
+    modem.lose_bearer()
+    modem.gprs_failures = [FakeError(812)]
+    sup.report_error()
+    sup.check()
+    assert sup.last_error is not None and sup.last_error.code == 812
+    for _ in range(20):
+        if sup.check():
+            break
+        clock.advance(0.5)
+    assert sup.up
+    assert sup.last_error is None
+
+
 def test_rejects_bad_backoff():
     with pytest.raises(ValueError):
         Supervisor(FakeModem(), "apn", backoff_initial=10, backoff_max=1)

@@ -332,6 +332,7 @@ class Supervisor:
         self._reboot_seen = False
         self._probe_now = False
         self._consecutive_failures = 0
+        self.last_error = None  # a later on_down must not report an error of an earlier fault
         if self.generation:
             self.recoveries += 1
         self.generation += 1
