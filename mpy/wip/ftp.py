@@ -23,6 +23,7 @@ except ImportError:  # CPython
         return value
 
 
+from ._service import claim, release, send_body
 from .errors import WipError
 from .parser import parse_int, split_fields
 
@@ -50,12 +51,12 @@ class FTP:
         self.closed = True
         self._transfer = None
         self._buf = bytearray(chunk)
-        _claim(m, self)
+        claim(m, self)
         try:
             # D26: the port field is always sent; FTP needs user and password.
             m.command("+WIPCREATE=4,1," + ",".join(fields), timeout)
         except BaseException:
-            _release(m, self)
+            release(m, self)
             raise
         self.closed = False
         self._boots = m.reboots
@@ -128,7 +129,7 @@ class FTP:
     def put(self, path, data):
         """Upload bytes/bytearray/str or a stream with readinto() (or read()) to path."""
         with self.open(path, "wb") as f:
-            return _send(f.ft, data, self._buf)
+            return send_body(f.ft, data, self._buf)
 
     def delete(self, path):
         """Delete path on the server (DELE) over a plain TCP control connection.
@@ -175,7 +176,7 @@ class FTP:
                 self.m.command("+WIPCLOSE=4,1", self.timeout)
         finally:
             self.closed = True
-            _release(self.m, self)
+            release(self.m, self)
 
 
 class FtpFile:
@@ -327,45 +328,3 @@ def _quit(sock):
         sock.readline()
     except OSError:
         pass
-
-
-# Session slot and upload helpers. Each service module carries its own copy so that it
-# loads (and ships as a mip package) on its own: importing another helper module would cost
-# several KB of RAM on a board.
-
-
-def _claim(m, session):
-    # D34: one service session at a time; refused here, before anything is sent, so the
-    # open session keeps working.
-    held = getattr(m, "service_session", None)
-    if held is not None and held is not session and held.is_open():
-        raise WipError(840, "one service session at a time (D34): %s is open" % held)
-    m.service_session = session
-
-
-def _release(m, session):
-    if getattr(m, "service_session", None) is session:
-        m.service_session = None
-
-
-def _send(ft, data, buf):
-    """Upload bytes-like data or a str, or a stream through buf (readinto() or read())."""
-    if isinstance(data, str):
-        data = data.encode()
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        ft.write(data)
-        return len(data)
-    total = 0
-    size = len(buf)
-    readinto = getattr(data, "readinto", None)
-    while True:
-        if readinto is not None:
-            k = readinto(buf) or 0
-            chunk = buf if k == size else memoryview(buf)[:k]
-        else:
-            chunk = data.read(size)
-            k = len(chunk) if chunk else 0
-        if not k:
-            return total
-        ft.write(chunk)
-        total += k

@@ -34,7 +34,8 @@ except ImportError:  # CPython
         return value
 
 
-from .errors import EAGAIN, WipError, timeout_error
+from ._service import claim, release, send_body
+from .errors import EAGAIN, timeout_error
 from .parser import parse_int, split_fields, unquote
 
 PROTO = const(5)
@@ -130,7 +131,7 @@ class Session:
         self._prefix = bytearray(prefix)
         self._response = None
         self._result = None
-        _claim(m, self)
+        claim(m, self)
         try:
             m.command("+WIPCREATE=" + args, timeout)
             self.closed = False
@@ -199,7 +200,7 @@ class Session:
         self._response = r
         if upload:
             try:
-                _send(ft, b"" if data is None else data, self._buf)
+                send_body(ft, b"" if data is None else data, self._buf)
             except BaseException:
                 r.close()
                 raise
@@ -233,9 +234,9 @@ class Session:
                 if self._alive():
                     self.m.command("+WIPCLOSE=5,1", self.timeout)
             finally:
-                _release(self.m, self)
+                release(self.m, self)
         else:
-            _release(self.m, self)
+            release(self.m, self)
 
 
 class HttpResponse:
@@ -370,24 +371,6 @@ def get(m, url, headers=None, **kwargs):
     return request(m, "GET", url, None, headers, **kwargs)
 
 
-# Session slot, URC and upload helpers: a copy per service module, so each loads (and ships
-# as a mip package) on its own; importing another helper module costs several KB of RAM.
-
-
-def _claim(m, session):
-    # D34: one service session at a time; refused here, before anything is sent, so the
-    # open session keeps working.
-    held = getattr(m, "service_session", None)
-    if held is not None and held is not session and held.is_open():
-        raise WipError(840, "one service session at a time (D34): %s is open" % held)
-    m.service_session = session
-
-
-def _release(m, session):
-    if getattr(m, "service_session", None) is session:
-        m.service_session = None
-
-
 def _listen(m, prefix, handler):
     # Modem.on_urc() has no removal: one router per modem and prefix, registered once, is
     # pointed at the current handler (None drops the lines).
@@ -403,26 +386,3 @@ def _listen(m, prefix, handler):
 
         m.on_urc(prefix, route)
     routes[prefix] = handler
-
-
-def _send(ft, data, buf):
-    """Upload bytes-like data or a str, or a stream through buf (readinto() or read())."""
-    if isinstance(data, str):
-        data = data.encode()
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        ft.write(data)
-        return len(data)
-    total = 0
-    size = len(buf)
-    readinto = getattr(data, "readinto", None)
-    while True:
-        if readinto is not None:
-            k = readinto(buf) or 0
-            chunk = buf if k == size else memoryview(buf)[:k]
-        else:
-            chunk = data.read(size)
-            k = len(chunk) if chunk else 0
-        if not k:
-            return total
-        ft.write(chunk)
-        total += k

@@ -21,6 +21,7 @@ except ImportError:  # CPython
         return value
 
 
+from ._service import claim, release
 from .errors import WipError
 from .parser import parse_int, split_fields, unquote
 
@@ -49,7 +50,7 @@ class POP3:
         self.closed = True
         self._buf = bytearray(chunk)
         self._message = None
-        _claim(m, self)
+        claim(m, self)
         try:
             m.command("+WIPCREATE=" + args, timeout)
             self.closed = False
@@ -146,9 +147,9 @@ class POP3:
                 if self._alive():
                     self.m.command("+WIPCLOSE=7,1", self.timeout)
             finally:
-                _release(self.m, self)
+                release(self.m, self)
         else:
-            _release(self.m, self)
+            release(self.m, self)
 
 
 class Message:
@@ -198,21 +199,3 @@ class Message:
         if not self.done:
             self.done = True
             self.ft.abort()
-
-
-# The session slot: a copy per service module, so each loads (and ships as a mip package) on
-# its own; importing another helper module costs several KB of RAM.
-
-
-def _claim(m, session):
-    # D34: one service session at a time; refused here, before anything is sent, so the
-    # open session keeps working.
-    held = getattr(m, "service_session", None)
-    if held is not None and held is not session and held.is_open():
-        raise WipError(840, "one service session at a time (D34): %s is open" % held)
-    m.service_session = session
-
-
-def _release(m, session):
-    if getattr(m, "service_session", None) is session:
-        m.service_session = None

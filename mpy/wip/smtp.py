@@ -25,6 +25,7 @@ except ImportError:  # CPython
         return value
 
 
+from ._service import claim, release, send_body
 from .errors import WipError
 from .parser import parse_int, split_fields, unquote
 
@@ -95,7 +96,7 @@ class SMTP:
     def open(self):
         """Connect and authenticate (+WIPCREATE=6; OK then +WIPREADY: 6,1, D28)."""
         if self.closed:
-            _claim(self.m, self)
+            claim(self.m, self)
             try:
                 self.m.command("+WIPCREATE=" + self._create_args, self.timeout)
                 self.closed = False
@@ -130,7 +131,7 @@ class SMTP:
                       self.timeout)
             ft = m.file_open("6,1,2", self.timeout)
             try:
-                n = _send(ft, body, self._buf)
+                n = send_body(ft, body, self._buf)
             except BaseException:
                 ft.abort()  # D52: the mail is not sent
                 raise
@@ -156,47 +157,6 @@ class SMTP:
                 if self._alive():
                     self.m.command("+WIPCLOSE=6,1", self.timeout)
             finally:
-                _release(self.m, self)
+                release(self.m, self)
         else:
-            _release(self.m, self)
-
-
-# Session slot and upload helpers: a copy per service module, so each loads (and ships as a
-# mip package) on its own; importing another helper module costs several KB of RAM.
-
-
-def _claim(m, session):
-    # D34: one service session at a time; refused here, before anything is sent, so the
-    # open session keeps working.
-    held = getattr(m, "service_session", None)
-    if held is not None and held is not session and held.is_open():
-        raise WipError(840, "one service session at a time (D34): %s is open" % held)
-    m.service_session = session
-
-
-def _release(m, session):
-    if getattr(m, "service_session", None) is session:
-        m.service_session = None
-
-
-def _send(ft, data, buf):
-    """Upload bytes-like data or a str, or a stream through buf (readinto() or read())."""
-    if isinstance(data, str):
-        data = data.encode()
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        ft.write(data)
-        return len(data)
-    total = 0
-    size = len(buf)
-    readinto = getattr(data, "readinto", None)
-    while True:
-        if readinto is not None:
-            k = readinto(buf) or 0
-            chunk = buf if k == size else memoryview(buf)[:k]
-        else:
-            chunk = data.read(size)
-            k = len(chunk) if chunk else 0
-        if not k:
-            return total
-        ft.write(chunk)
-        total += k
+            release(self.m, self)

@@ -22,6 +22,7 @@ package(
         "_compat.py",
         "_sockops.py",
         "_serial.py",
+        "_service.py",
     ),
     base_path="../..",
 )
