@@ -1,9 +1,7 @@
-# A 256 KB HTTP GET hashed as it streams on a 72 KB heap, with a flat live heap; the status
-# arrives after the body (D50) and a 404 is a status, not an exception. (72 KB, not 64: on
-# this 64-bit port the core, wip.http and a transient set-up module do not fit 64 KB together;
-# the transfer itself adds nothing.)
+# A 256 KB HTTP GET hashed as it streams on a 64 KB heap, with a flat live heap; the status
+# arrives after the body (D50) and a 404 is a status, not an exception.
 # needs: sim, http
-# heapsize: 72K
+# heapsize: 64K
 import gc
 import hashlib
 import os

@@ -1,7 +1,8 @@
-"""Modem calls made rarely: stop, stop_gprs, version, config, getaddrinfo, file_open, the
-+WIPACCEPT handler, and the service helpers' entry points (http_get, ftp, smtp, pop3, ping,
-socket_module). ``_ONE_SHOT`` like ``wip._setup``: imported for one call, then dropped (see
-``wip.modem._call``). Functions take the Modem first and are its methods of the same names.
+"""Modem calls made rarely: stop, stop_gprs, version, config, getaddrinfo, file_open and the
++WIPACCEPT handler. (The service helpers' entry points call their modules directly, so a
+transfer does not hold this module in RAM.) ``_ONE_SHOT`` like ``wip._setup``: imported for
+one call, then dropped (see ``wip.modem._call``). Functions take the Modem first and are its
+methods of the same names.
 """
 
 from .errors import WipError
@@ -79,47 +80,3 @@ def getaddrinfo(m, host, port, family=0, type=0, proto=0, flags=0):
     if type == 2:
         return [(2, 2, 17, "", (host, port))]
     return [(2, 1, 6, "", (host, port))]
-
-
-def http_request(m, *args, **kwargs):
-    """wip.http.request(m, ...): one HTTP request (+WIPFILE on an HTTP session)."""
-    from . import http
-
-    return http.request(m, *args, **kwargs)
-
-
-def http_get(m, url, *args, **kwargs):
-    from . import http
-
-    return http.request(m, "GET", url, None, *args, **kwargs)
-
-
-def ftp(m, *args, **kwargs):
-    from .ftp import FTP
-
-    return FTP(m, *args, **kwargs)
-
-
-def smtp(m, *args, **kwargs):
-    from .smtp import SMTP
-
-    return SMTP(m, *args, **kwargs)
-
-
-def pop3(m, *args, **kwargs):
-    from .pop3 import POP3
-
-    return POP3(m, *args, **kwargs)
-
-
-def ping(m, *args, **kwargs):
-    from .ping import ping
-
-    return ping(m, *args, **kwargs)
-
-
-def socket_module(m):
-    """A `socket`-module lookalike on this modem (wip.shim), for umqtt/requests."""
-    from . import shim
-
-    return shim.socket_module(m)

@@ -137,7 +137,8 @@ class Session:
             self.closed = False
             self._boots = m.reboots
             _listen(m, "+WIPFILE:", self._on_status)
-            m.wait_ready(PROTO, 1, timeout)  # D28: at once, no network I/O yet
+            # D28: +WIPREADY: 5,1 follows the OK at once and reports nothing (HTTP create does
+            # no network I/O), so it is left to the URC dispatcher instead of being waited for.
             for opt, value in ((OPT_VERSION, version), (OPT_MAXREDIRECT, max_redirects),
                                (OPT_RCV_BUFSIZE, rcv_bufsize),
                                (OPT_SND_BUFSIZE, snd_bufsize)):

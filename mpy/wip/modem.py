@@ -579,32 +579,32 @@ class Modem:
 
     def http_request(self, *args, **kwargs):
         """wip.http.request(self, method, url, data=None, headers=None, **kwargs)."""
-        return _call(self, "_control", "http_request", *args, **kwargs)
+        return _call(self, "http", "request", *args, **kwargs)
 
     def http_get(self, *args, **kwargs):
         """http_get(url, headers=None, **kwargs): http_request("GET", ...)."""
-        return _call(self, "_control", "http_get", *args, **kwargs)
+        return _call(self, "http", "get", *args, **kwargs)
 
     def ftp(self, *args, **kwargs):
         """wip.ftp.FTP(self, host, user, password, port=21, passive=True, binary=True, ...)."""
-        return _call(self, "_control", "ftp", *args, **kwargs)
+        return _call(self, "ftp", "FTP", *args, **kwargs)
 
     def smtp(self, *args, **kwargs):
         """wip.smtp.SMTP(self, host, port=25, user=None, password=None, ...)."""
-        return _call(self, "_control", "smtp", *args, **kwargs)
+        return _call(self, "smtp", "SMTP", *args, **kwargs)
 
     def pop3(self, *args, **kwargs):
         """wip.pop3.POP3(self, host, user, password, port=110, ...)."""
-        return _call(self, "_control", "pop3", *args, **kwargs)
+        return _call(self, "pop3", "POP3", *args, **kwargs)
 
     def ping(self, *args, **kwargs):
         """wip.ping.ping(self, host, count=4, interval_ms=1000, timeout_ms=2000, size=32,
         ttl=64)."""
-        return _call(self, "_control", "ping", *args, **kwargs)
+        return _call(self, "ping", "ping", *args, **kwargs)
 
     def socket_module(self):
         """A `socket`-module lookalike on this modem (wip.shim), for umqtt/requests."""
-        return _call(self, "_control", "socket_module")
+        return _call(self, "shim", "socket_module")
 
     # ---- sockets ----------------------------------------------------------------------
 
