@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import wip  # noqa: E402
 from test_fault_support import TcpPeer, UdpPeer, payload, recv_exactly, sha  # noqa: E402
 
-GUARD = 0.02
+GUARD = 0.05
 LOAD_MB = float(os.environ.get("WIP_LOAD_MB", "10"))
 TCP_CHUNK = 64 * 1024
 UDP_SIZE = 1400

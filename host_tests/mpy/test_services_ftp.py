@@ -9,7 +9,7 @@ import hashlib
 import os
 import sys
 
-from mpytest import eq, ok, raises, run
+from mpytest import eq, ok, run
 
 # The driver as .mpy files, as on a board: compiling it from source needs more than 64 KB.
 sys.path.insert(0, os.getenv("WIP_MPY_PATH"))
@@ -68,18 +68,6 @@ def test_ftp_256k_download_streams_in_flat_memory():
     eq(bytes_hex(digest.digest()), env("WIP_FTP_SHA256"))
     print("ftp live heap after first chunk %d, peak %d" % (first, peak))
     ok(peak - first <= SLACK, "live heap grew by %d bytes" % (peak - first))
-
-
-def test_ftp_second_session_refused_on_device():
-    m = modem()
-    with m.ftp(env("WIP_FTP_HOST"), env("WIP_FTP_USER"), env("WIP_FTP_PASS"),
-               port=int(env("WIP_FTP_PORT"))) as ftp:
-        e = raises(wip.WipError, m.ftp, "127.0.0.1", "u", "p")
-        eq(e.code, 840)
-        raises(ValueError, ftp.open, 'bad"name')
-        f = ftp.open(env("WIP_FTP_FILE"))
-        eq(len(f.read(100)), 100)
-        f.close()
 
 
 def bytes_hex(b):

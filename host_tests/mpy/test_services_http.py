@@ -71,13 +71,4 @@ def test_http_256k_get_streams_in_flat_memory():
     ok(peak - first <= SLACK, "live heap grew by %d bytes" % (peak - first))
 
 
-def test_http_404_and_post():
-    m = modem()
-    r = m.http_get(env("WIP_HTTP_BASE") + "/missing")
-    eq(r.status, 404)
-    r.close()
-    r = m.http_request("POST", env("WIP_HTTP_BASE") + "/echo", data=b"\x03\x10 body")
-    eq(r.status, 200)
-
-
 run(globals())
