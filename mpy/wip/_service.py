@@ -40,3 +40,24 @@ def send_body(ft, data, buf):
             return total
         ft.write(chunk)
         total += k
+
+
+def read_body(readinto, n, chunk):
+    """read(n) of a streamed body: n bytes (fewer at the end), or the rest for n < 0 or None,
+    collected through readinto(buf) into a new bytes object (chunk: the session's buffer)."""
+    if n is not None and n >= 0:
+        buf = bytearray(n)
+        mv = memoryview(buf)
+        got = 0
+        while got < n:
+            k = readinto(mv[got:])
+            if not k:
+                break
+            got += k
+        return bytes(mv[:got])
+    out = bytearray()
+    while True:
+        k = readinto(chunk)
+        if not k:
+            return bytes(out)
+        out.extend(memoryview(chunk)[:k])

@@ -23,7 +23,7 @@ except ImportError:  # CPython
         return value
 
 
-from ._service import claim, release, send_body
+from ._service import claim, read_body, release, send_body
 from .errors import WipError
 from .parser import parse_int, split_fields
 
@@ -210,22 +210,8 @@ class FtpFile:
 
     def read(self, n=-1):
         """Read n bytes (all that is left for n < 0)."""
-        if n is not None and n >= 0:
-            buf = bytearray(n)
-            got = 0
-            while got < n:
-                k = self.readinto(memoryview(buf)[got:])
-                if not k:
-                    break
-                got += k
-            return bytes(buf[:got]) if got < n else bytes(buf)
-        out = bytearray()
-        chunk = self.session._buf
-        while True:
-            k = self.readinto(chunk)
-            if not k:
-                return bytes(out)
-            out.extend(memoryview(chunk)[:k])
+        return read_body(self.readinto, n, self.session._buf)
+
 
     def copy_to(self, stream, buf):
         """Write the rest of the file to stream through buf; return the byte count."""

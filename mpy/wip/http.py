@@ -34,7 +34,7 @@ except ImportError:  # CPython
         return value
 
 
-from ._service import claim, release, send_body
+from ._service import claim, read_body, release, send_body
 from .errors import EAGAIN, timeout_error
 from .parser import parse_int, split_fields, unquote
 
@@ -319,23 +319,8 @@ class HttpResponse:
 
     def read(self, n=-1):
         """Read n body bytes, or the rest of the body for n < 0."""
-        if n is not None and n >= 0:
-            buf = bytearray(n)
-            mv = memoryview(buf)
-            got = 0
-            while got < n:
-                k = self.readinto(mv[got:])
-                if not k:
-                    break
-                got += k
-            return bytes(mv[:got])
-        out = bytearray()
-        chunk = self._session._buf
-        while True:
-            k = self.readinto(chunk)
-            if not k:
-                return bytes(out)
-            out.extend(memoryview(chunk)[:k])
+        return read_body(self.readinto, n, self._session._buf)
+
 
     def close(self):
         """Abort the body if unread (guarded +++, D52: no status then); free a one-shot session."""

@@ -21,7 +21,7 @@ except ImportError:  # CPython
         return value
 
 
-from ._service import claim, release
+from ._service import claim, read_body, release
 from .errors import WipError
 from .parser import parse_int, split_fields, unquote
 
@@ -177,23 +177,8 @@ class Message:
 
     def read(self, n=-1):
         """Read n bytes, or the rest of the message for n < 0."""
-        if n is not None and n >= 0:
-            buf = bytearray(n)
-            mv = memoryview(buf)
-            got = 0
-            while got < n:
-                k = self.readinto(mv[got:])
-                if not k:
-                    break
-                got += k
-            return bytes(mv[:got])
-        out = bytearray()
-        chunk = self.session._buf
-        while True:
-            k = self.readinto(chunk)
-            if not k:
-                return bytes(out)
-            out.extend(memoryview(chunk)[:k])
+        return read_body(self.readinto, n, self.session._buf)
+
 
     def close(self):
         if not self.done:
