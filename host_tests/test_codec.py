@@ -37,9 +37,9 @@ payload_bytes = st.tuples(st.binary(max_size=300), st.binary(max_size=300)).map(
 )
 
 
-def encode_all(data, escape_plus=False):
+def encode_all(data, escape_more=False):
     out = bytearray(2 * len(data))
-    n = codec.encode(data, 0, len(data), out, 0, escape_plus)
+    n = codec.encode(data, 0, len(data), out, 0, escape_more)
     return bytes(out[:n])
 
 
@@ -102,9 +102,9 @@ def test_active_implementation_on_cpython_is_the_pure_one():
 @FUZZ_TIMEOUT
 @FUZZ
 @given(payload_bytes, st.booleans(), st.lists(st.integers(0, 700), max_size=12), st.booleans())
-def test_fuzz_round_trip_with_chunk_splits(data, escape_plus, cuts, fresh_buffer_per_chunk):
-    wire = encode_all(data, escape_plus)
-    assert len(wire) == codec.encoded_len(data, 0, len(data), escape_plus)
+def test_fuzz_round_trip_with_chunk_splits(data, escape_more, cuts, fresh_buffer_per_chunk):
+    wire = encode_all(data, escape_more)
+    assert len(wire) == codec.encoded_len(data, 0, len(data), escape_more)
     events, pending = decode_in_chunks(wire, cuts, fresh_buffer_per_chunk)
     assert bytes(events) == data
     assert not pending
@@ -112,7 +112,8 @@ def test_fuzz_round_trip_with_chunk_splits(data, escape_plus, cuts, fresh_buffer
 
 
 @FEWER
-@given(st.lists(st.sampled_from([DLE, ETX, PLUS, 0x00, 0x41, 0xFF]), max_size=80).map(bytes),
+@given(st.lists(st.sampled_from([DLE, ETX, PLUS, 0x00, 0x41, 0x54, 0x74, 0xFF]), max_size=80)
+       .map(bytes),
        st.lists(st.integers(0, 80), max_size=6), st.booleans())
 def test_fuzz_decode_matches_the_spec_state_machine(wire, cuts, fresh_buffer_per_chunk):
     assert decode_in_chunks(wire, cuts, fresh_buffer_per_chunk) == model_decode(wire)
@@ -120,19 +121,19 @@ def test_fuzz_decode_matches_the_spec_state_machine(wire, cuts, fresh_buffer_per
 
 @FEWER
 @given(payload_bytes, st.booleans())
-def test_fuzz_encoding_escapes_exactly_the_control_bytes(data, escape_plus):
-    wire = encode_all(data, escape_plus)
-    escaped = {DLE, ETX, PLUS} if escape_plus else {DLE, ETX}
+def test_fuzz_encoding_escapes_exactly_the_control_bytes(data, escape_more):
+    wire = encode_all(data, escape_more)
+    escaped = {DLE, ETX, PLUS, ord("T"), ord("t")} if escape_more else {DLE, ETX}
     expected = b"".join(bytes([DLE, b]) if b in escaped else bytes([b]) for b in data)
     assert wire == expected
-    assert len(wire) == codec.encoded_len(data, 0, len(data), escape_plus)
+    assert len(wire) == codec.encoded_len(data, 0, len(data), escape_more)
 
 
 def test_every_single_byte():
     for b in range(256):
-        for escape_plus in (False, True):
-            escaped = b in (DLE, ETX) or (escape_plus and b == PLUS)
-            assert encode_all(bytes([b]), escape_plus) == (bytes([DLE, b]) if escaped else
+        for escape_more in (False, True):
+            escaped = b in (DLE, ETX) or (escape_more and b in (PLUS, 0x54, 0x74))
+            assert encode_all(bytes([b]), escape_more) == (bytes([DLE, b]) if escaped else
                                                            bytes([b]))
         data, state = decode_all(bytes([b]))
         if b == DLE:
@@ -174,9 +175,9 @@ def test_every_two_byte_payload_round_trips():
     for a in range(256):
         for b in range(256):
             src[0], src[1] = a, b
-            for escape_plus in (False, True):
-                n = codec.encode(src, 0, 2, wire, 0, escape_plus)
-                assert n == codec.encoded_len(src, 0, 2, escape_plus)
+            for escape_more in (False, True):
+                n = codec.encode(src, 0, 2, wire, 0, escape_more)
+                assert n == codec.encoded_len(src, 0, 2, escape_more)
                 state = codec.new_state()
                 m = codec.decode(wire, n, out, 0, state)
                 assert out[:m] == src and list(state) == [0, n, 0]
@@ -281,9 +282,17 @@ def test_memoryview_buffers_and_offsets():
     assert list(state) == [0, 4 + n, 0]
 
 
-def test_escape_plus_keeps_a_payload_plus_run_from_looking_like_the_escape():
-    """D62: with escape_plus no three consecutive '+' bytes reach the wire."""
-    wire = encode_all(b"abc+++def++++", escape_plus=True)
+def test_escape_more_keeps_a_payload_plus_run_from_looking_like_the_escape():
+    """D62: with escape_more no three consecutive '+' bytes reach the wire."""
+    wire = encode_all(b"abc+++def++++", escape_more=True)
     assert b"++" not in wire
     assert decode_all(wire)[0] == b"abc+++def++++"
-    assert encode_all(b"+++", escape_plus=False) == b"+++"
+    assert encode_all(b"+++", escape_more=False) == b"+++"
+
+
+def test_escape_more_keeps_any_at_off_the_wire():
+    """With escape_more every 'T'/'t' follows a DLE: no AT/At/aT/at command can form."""
+    data = b"AT+WIPCLOSE=2,1\r\nat+cfun=1\r\naT At"
+    wire = encode_all(data, escape_more=True)
+    assert all(pair not in wire for pair in (b"AT", b"At", b"aT", b"at"))
+    assert decode_all(wire)[0] == data

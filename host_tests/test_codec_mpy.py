@@ -55,9 +55,9 @@ def test_viper_codec_cross_compiles_for_the_board_arches(mpy_cross, tmp_path, ar
 
 
 def compiled_codec(mpy_cross, micropython_bin, tmp_path):
-    """A lib dir holding codec.mpy and _codec_viper.mpy for the unix port (x64)."""
+    """A lib dir holding the codec's .mpy files (viper and pure twins) for the unix port."""
     lib = tmp_path / "lib"
-    for name in ("codec", "_codec_viper"):
+    for name in ("codec", "_codec_viper", "_codec_py"):
         compile_module(mpy_cross, name, "x64", lib)
     probe = run_mpy(micropython_bin, lib,
                     ["-c", "from wip import codec; print(codec.IMPL, codec.__file__)"], tmp_path)
@@ -89,6 +89,7 @@ def test_compiled_codec_allocates_nothing(mpy_cross, micropython_bin, tmp_path):
 
 def test_viper_mpy_of_another_arch_leaves_the_pure_codec(mpy_cross, micropython_bin, tmp_path):
     compile_module(mpy_cross, "codec", "x64", tmp_path / "lib")
+    compile_module(mpy_cross, "_codec_py", "x64", tmp_path / "lib")
     compile_module(mpy_cross, "_codec_viper", "armv6m", tmp_path / "lib")
     code = ("from wip import codec\n"
             "dst = bytearray(4)\n"
@@ -104,6 +105,7 @@ def test_port_without_viper_keeps_the_pure_codec(micropython_bin, tmp_path):
     lib = tmp_path / "lib" / "wip"
     lib.mkdir(parents=True)
     shutil.copy(WIP / "codec.py", lib / "codec.py")
+    shutil.copy(WIP / "_codec_py.py", lib / "_codec_py.py")
     viper = (WIP / "_codec_viper.py").read_text().replace("@micropython.viper",
                                                            "@micropython.no_such_emitter")
     (lib / "_codec_viper.py").write_text(viper)

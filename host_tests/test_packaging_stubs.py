@@ -3,12 +3,15 @@
 Read with `ast`, so MicroPython-only code (viper, const) needs no importing:
 * a module's public names: top-level def/class/assignments without a leading underscore
   (not those in try/except blocks: platform fallbacks such as `const` or `ticks_ms` on
-  CPython), plus, for the package, `__all__` and the lazily imported parts of `_LAZY`;
-* a public class's public members: its methods and class attributes, which the stub class
-  must declare; the stub may add instance attributes the class assigns as `self.<name>`.
+  CPython), the package's re-exports (`from .x import A as A`), and the names a module
+  `__getattr__` serves from its `_LAZY` table (see `wip.modem._lookup`);
+* a public class's public members: its methods and class attributes, plus the methods its
+  `__getattr__` serves from the class's `_ELSEWHERE` table, which the stub class must
+  declare; the stub may add instance attributes the class assigns as `self.<name>`.
 """
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -59,9 +62,19 @@ def top_level(tree, with_imports):
     return {name: node for name, node in names.items() if public(name)}
 
 
+def table_names(body, table):
+    """The names a lazy table (`_LAZY`, `_ELSEWHERE`: " name=module ...") assigned in body
+    lists."""
+    for node in body:
+        if isinstance(node, ast.Assign) and table in assigned_names(node):
+            return set(re.findall(r" (\w+)=", ast.literal_eval(node.value)))
+    return set()
+
+
 def class_members(cls):
-    """Public methods and class attributes in a class body."""
-    members = set()
+    """Public methods and class attributes in a class body, and the methods it serves
+    through __getattr__."""
+    members = table_names(cls.body, "_ELSEWHERE")
     for node in cls.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             members.add(node.name)
@@ -83,14 +96,8 @@ def instance_attributes(cls):
 def module_api(name):
     """{public name: ClassDef or None} that module `name` defines (or exports)."""
     tree = ast.parse((WIP_DIR / f"{name}.py").read_text())
-    if name != "__init__":
-        return top_level(tree, with_imports=False)
-    api = {}
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and assigned_names(node).__next__() == "__all__":
-            api.update(dict.fromkeys(ast.literal_eval(node.value)))
-        if isinstance(node, ast.Assign) and assigned_names(node).__next__() == "_LAZY":
-            api.update(dict.fromkeys(ast.literal_eval(node.value)))
+    api = top_level(tree, with_imports=name == "__init__")
+    api.update(dict.fromkeys(table_names(tree.body, "_LAZY")))
     return api
 
 

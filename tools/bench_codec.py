@@ -1,6 +1,6 @@
 """Codec throughput: viper vs pure Python on the unix port (one run), and pure on CPython.
 
-Data: 64 KB of random bytes. Encode escapes it (escape_plus off, as for TCP data); decode
+Data: 64 KB of random bytes. Encode escapes it (escape_more off); decode
 reads the encoded stream back. Each figure is bytes of payload per second, in MB/s (10^6).
 """
 

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 CORE = ("__init__", "modem", "parser", "socket", "streams", "errors", "codec", "_codec_viper",
+        "_codec_py", "_sockio",
         "_setup", "_control", "_sockops", "_udp", "_debug", "filexfer")
 # Breakdown order: dependencies first (a module's figure excludes what it imports).
 BREAKDOWN = ("errors", "_codec_viper", "codec", "parser", "modem", "socket", "streams",

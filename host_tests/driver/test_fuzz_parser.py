@@ -45,6 +45,14 @@ FINALS = [("OK", (P.EV_OK,)), ("ERROR", (P.EV_ERROR, -1)),
 ECHOES = ["AT+WIPCFG?", "at+wipbr=4,6,0", "AT"]
 
 
+def enter_data(p, kind):
+    """Put parser p in data mode for a mapping of kind, as a CONNECT would."""
+    p.kind = kind
+    p.mode = P.MODE_DATA
+    p._match = 0
+    codec.reset_state(p.st)
+
+
 def _printable(raw):
     return "".join(chr(b) if 32 <= b < 127 else "?" for b in raw[:LINE_SIZE])
 
@@ -296,7 +304,7 @@ def test_fuzz_parser_survives_arbitrary_bytes(tape):
     cuts = [c * len(raw) // 256 for c in tape[3:3 + tape[3] % 10]]
     p = P.Parser(LINE_SIZE)
     if start_in_data:
-        p.enter_data(kind)
+        enter_data(p, kind)
     p.kind = kind
     dst = bytearray(dcap)
     decoded = 0
@@ -327,7 +335,7 @@ def test_ok_inside_in_flight_payload_is_a_known_protocol_limit():
     RELIABILITY.md; this test pins the behaviour so a change is noticed.
     """
     p = P.Parser(LINE_SIZE)
-    p.enter_data(P.KIND_TCP)
+    enter_data(p, P.KIND_TCP)
     p.escaping = True
     dst = bytearray(64)
     src = b"ab\r\nOK\r\ncd"
@@ -359,7 +367,7 @@ def test_connect_line_terminator_is_not_payload():
 def test_shutdown_line_terminator_is_not_payload():
     """D53: ETX, CR LF SHUTDOWN CR LF, and the UART stays in data mode with no extra byte."""
     p = P.Parser(LINE_SIZE)
-    p.enter_data(P.KIND_TCP)
+    enter_data(p, P.KIND_TCP)
     events, data = _feed_all(p, b"tail\x03\r\nSHUTDOWN\r\n")
     assert events == [P.EV_ETX, P.EV_SHUTDOWN]
     assert data == b"tail"

@@ -15,8 +15,9 @@ On a board pass ``machine.UART(1, 115200, tx=..., rx=..., rxbuf=4096)`` instead 
 first use.
 """
 
-from .errors import WipError
-from .modem import Modem
+from .errors import WipError as WipError
+from .modem import Modem as Modem
+from .modem import _lookup
 
 # The socket constants, the same values as in wip.socket (defined twice so that `import wip`
 # does not load wip.socket: RAM).
@@ -35,35 +36,18 @@ SHUT_RD = 0
 SHUT_WR = 1
 SHUT_RDWR = 2
 
-__all__ = [
-    "AF_INET", "IP_TOS", "IP_TTL", "IPPROTO_IP", "IPPROTO_TCP", "IPPROTO_UDP",
-    "Modem", "SHUT_RD", "SHUT_RDWR", "SHUT_WR", "SO_REUSEADDR", "SOCK_DGRAM", "SOCK_STREAM",
-    "SOL_SOCKET", "Socket", "TCP_NODELAY", "WipError", "serial_stream", "tcp_stream",
-]
-
-# Imported on first use (RAM: a board with a UART never loads wip.streams; wip.socket comes
-# with the first Modem.socket()).
-_LAZY = {
-    "Socket": ("socket", "Socket"),
-    "tcp_stream": ("streams", "tcp_stream"),
-    "serial_stream": ("streams", "serial_stream"),
-    "FileTransfer": ("filexfer", "FileTransfer"),
-    "Supervisor": ("supervisor", "Supervisor"),
-    "supervisor": ("supervisor", None),
-    "http": ("http", None),
-    "ftp": ("ftp", None),
-    "smtp": ("smtp", None),
-    "pop3": ("pop3", None),
-    "ping": ("ping", None),
-    "shim": ("shim", None),
-}
+# Imported on first use, see wip.modem._lookup (RAM: a board with a UART never loads
+# wip.streams; wip.socket comes with the first Modem.socket()).
+_LAZY = (" Socket=socket tcp_stream=streams serial_stream=_serial:open FileTransfer=filexfer"
+         " Supervisor=supervisor supervisor=supervisor: http=http: ftp=ftp: smtp=smtp:"
+         " pop3=pop3: ping=ping: shim=shim: ")
 
 
 def __getattr__(name):
-    entry = _LAZY.get(name)
-    if entry is None:
+    where = _lookup(_LAZY, name)
+    if where is None:
         raise AttributeError(name)
-    module = __import__("wip." + entry[0], None, None, ["*"])
-    value = module if entry[1] is None else getattr(module, entry[1])
+    module = __import__("wip." + where[0], None, None, ["*"])
+    value = getattr(module, where[1]) if where[1] else module
     globals()[name] = value
     return value

@@ -12,6 +12,7 @@ import micropython
 _DLE = const(0x10)
 _ETX = const(0x03)
 _PLUS = const(0x2B)
+_LOW_T = const(0x74)  # 't'; 'T' | 0x20 is 't' too
 _ST_ESC = const(0)
 _ST_POS = const(1)
 _ST_ETX = const(2)
@@ -53,13 +54,13 @@ def decode(src: ptr8, end: int, dst: ptr8, dpos: int, st: ptr32) -> int:
 
 
 @micropython.viper
-def encode(src: ptr8, start: int, end: int, dst: ptr8, dpos: int, escape_plus: int) -> int:
+def encode(src: ptr8, start: int, end: int, dst: ptr8, dpos: int, escape_more: int) -> int:
     i = start
-    if escape_plus:
+    if escape_more:
         while i < end:
             b = src[i]
             i += 1
-            if b <= _PLUS and (b == _DLE or b == _ETX or b == _PLUS):
+            if (b <= _PLUS and (b == _DLE or b == _ETX or b == _PLUS)) or (b | 0x20) == _LOW_T:
                 dst[dpos] = _DLE
                 dpos += 1
             dst[dpos] = b
@@ -77,14 +78,14 @@ def encode(src: ptr8, start: int, end: int, dst: ptr8, dpos: int, escape_plus: i
 
 
 @micropython.viper
-def encoded_len(src: ptr8, start: int, end: int, escape_plus: int) -> int:
+def encoded_len(src: ptr8, start: int, end: int, escape_more: int) -> int:
     n = end - start
     i = start
-    if escape_plus:
+    if escape_more:
         while i < end:
             b = src[i]
             i += 1
-            if b <= _PLUS and (b == _DLE or b == _ETX or b == _PLUS):
+            if (b <= _PLUS and (b == _DLE or b == _ETX or b == _PLUS)) or (b | 0x20) == _LOW_T:
                 n += 1
     else:
         while i < end:

@@ -1,8 +1,8 @@
-"""Modem calls made rarely: stop, stop_gprs, version, config, getaddrinfo, file_open and the
-+WIPACCEPT handler. (The service helpers' entry points call their modules directly, so a
-transfer does not hold this module in RAM.) ``_ONE_SHOT`` like ``wip._setup``: imported for
-one call, then dropped (see ``wip.modem._call``). Functions take the Modem first and are its
-methods of the same names.
+"""Modem calls made rarely: stop, stop_gprs, version, config, getaddrinfo, file_open, the
+service helpers' wait_for, on_urc and mask, and the +WIPACCEPT handler. (The service
+helpers' entry points call their modules directly, so a transfer does not hold this module
+in RAM.) ``_ONE_SHOT`` like ``wip._setup``: imported for one call, then dropped (see
+``wip.modem._call``). Functions take the Modem first and are its methods of the same names.
 """
 
 from .errors import WipError
@@ -11,6 +11,7 @@ from .parser import parse_int, split_fields
 
 _ONE_SHOT = True
 _P_TCP = const(2)
+_EV_NONE = const(0)
 
 
 def _accepted(m, sidx, cidx):
@@ -30,7 +31,7 @@ def _accepted(m, sidx, cidx):
 
 def file_open(m, args, timeout=None):
     """``AT+WIPFILE=<args>``; a FileTransfer once CONNECT came, else WipError (D49)."""
-    ms = m._ms(timeout)
+    ms = m.timeout_ms if timeout is None else int(timeout * 1000)
     m.command("+WIPFILE=" + args, timeout)
     if not m._connected:
         raise WipError(-1, "no CONNECT")
@@ -80,3 +81,24 @@ def getaddrinfo(m, host, port, family=0, type=0, proto=0, flags=0):
     if type == 2:
         return [(2, 2, 17, "", (host, port))]
     return [(2, 1, 6, "", (host, port))]
+
+
+def wait_for(m, predicate, timeout):
+    """Run the receive loop (in AT mode) until predicate() is true or timeout seconds."""
+    m._leave()
+    deadline = m._deadline(m.timeout_ms if timeout is None else int(timeout * 1000))
+    while not predicate():
+        if m._pump(deadline) == _EV_NONE:
+            return bool(predicate())
+    return True
+
+
+def on_urc(m, prefix, callback):
+    """Call callback(line) for each URC line that starts with prefix."""
+    m._urc_cbs.append((prefix, callback))
+
+
+def mask(m, secret):
+    """Replace secret by *** in the debug transcript."""
+    if secret and secret not in m._masks:
+        m._masks.append(secret)

@@ -1,7 +1,7 @@
 """The code of ``wip.streams.serial_stream`` (pyserial, PC only), kept apart so that
 ``wip.streams`` costs less RAM where only a TCP stream or a UART is used."""
 
-from .streams import SerialStream
+from ._host_streams import SerialStream
 
 
 def open(device, baudrate=115200, rtscts=True):

@@ -32,7 +32,7 @@ _KIND_FILE = const(4)
 
 
 def _init(m, stream, rx_size, line_size, tx_size):
-    """The rest of Modem.__init__: buffers, channel tables, the stream's pollers."""
+    """The rest of Modem.__init__: buffers, channel tables, the stream's poller."""
     m._stream = stream
     m._rx = bytearray(rx_size)
     m._rpos = 0
@@ -58,18 +58,14 @@ def _init(m, stream, rx_size, line_size, tx_size):
     m._stale = False  # the module left data mode on its own: resync before a command
     m._tx_t = ticks_ms()
     m._poll = None
-    m._wpoll = None
     m._ipoll = False
     if select is not None:
-        target = getattr(stream, "pollable", stream)
         try:
             m._poll = select.poll()
-            m._poll.register(target, select.POLLIN)
-            m._wpoll = select.poll()
-            m._wpoll.register(target, select.POLLOUT)
+            m._poll.register(getattr(stream, "pollable", stream), select.POLLIN)
             m._ipoll = hasattr(m._poll, "ipoll")
         except (AttributeError, TypeError, OSError, ValueError):
-            m._poll = m._wpoll = None
+            m._poll = None
 
 
 def _wind(m, n):
@@ -218,7 +214,7 @@ def wait_ready(m, proto, idx, timeout=None):
     """Modem: wait for +WIPREADY: proto,idx; WipError for an unsolicited +CME ERROR (D8)."""
     key = proto * 16 + idx
     m._leave()
-    deadline = m._deadline(m._ms(timeout))
+    deadline = m._deadline(m.timeout_ms if timeout is None else int(timeout * 1000))
     while not m._flags.get(key, 0) & _F_READY:
         if m._async_err:
             code = m._async_err

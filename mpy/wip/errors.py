@@ -9,25 +9,18 @@ message (the guide's wording for the common codes; spec §5 has them all).
 The errno values are Linux's; MicroPython ports use the same numbers.
 """
 
-EPERM = 1
-EIO = 5
-EBADF = 9
-EAGAIN = 11
-EINVAL = 22
-EPIPE = 32
-EMSGSIZE = 90
-ENOPROTOOPT = 92
-EOPNOTSUPP = 95
-EADDRINUSE = 98
-ECONNRESET = 104
-ENOBUFS = 105
-EISCONN = 106
-ENOTCONN = 107
-ETIMEDOUT = 110
-EHOSTUNREACH = 113
-EALREADY = 114
+# The errno names, served by __getattr__ (RAM: no module dict slot each).
+_LAZY = (" EPERM=1 EIO=5 EBADF=9 EAGAIN=11 EINVAL=22 EPIPE=32 EMSGSIZE=90 ENOPROTOOPT=92"
+         " EOPNOTSUPP=95 EADDRINUSE=98 ECONNRESET=104 ENOBUFS=105 EISCONN=106 ENOTCONN=107"
+         " ETIMEDOUT=110 EHOSTUNREACH=113 EALREADY=114 ERROR_PLAIN=-1 ")
 
-ERROR_PLAIN = -1  # plain "ERROR": syntax error or CMEE=0 (D2)
+
+def __getattr__(name):
+    i = _LAZY.find(" " + name + "=")
+    if i < 0:
+        raise AttributeError(name)
+    i += len(name) + 2
+    return int(_LAZY[i:_LAZY.find(" ", i)])
 
 
 class WipError(OSError):
@@ -43,16 +36,17 @@ class WipError(OSError):
             i = table.find("\n" + str(code) + " ") + 1
             text = table[table.find(" ", i) + 1:table.find("\n", i)] if i else "module error"
             message = "WIP error %d: %s" % (code, text)
-        errno = {843: ECONNRESET, 842: EHOSTUNREACH, 838: ENOBUFS, 833: EADDRINUSE}
-        super().__init__(errno.get(code, EIO), message)
+        # ECONNRESET, EHOSTUNREACH, ENOBUFS, EADDRINUSE, else EIO
+        errno = {843: 104, 842: 113, 838: 105, 833: 98}
+        super().__init__(errno.get(code, 5), message)
         self.code = code
 
 
 def timeout_error():
     """OSError(ETIMEDOUT): a deadline passed."""
-    return OSError(ETIMEDOUT, "timed out")
+    return OSError(110, "timed out")  # ETIMEDOUT
 
 
 def again_error():
     """OSError(EAGAIN): a non-blocking call found nothing to do."""
-    return OSError(EAGAIN, "would block")
+    return OSError(11, "would block")  # EAGAIN

@@ -2,7 +2,7 @@
 
 Made by ``Modem.file_open(args)`` once ``CONNECT`` arrived; imported on first use so an app
 that only uses sockets never loads it. Downloads decode straight into the caller's buffer;
-uploads are escaped with ``escape_plus`` so no payload can be taken for ``+++`` (D62).
+uploads are escaped with ``escape_more`` so no payload can be taken for ``+++`` (D62).
 """
 
 try:

@@ -13,7 +13,7 @@ How the socket API maps onto the AT model (spec §1.2, §2.3, §2.7, §3):
   it stays mapped while the app keeps using it. Using another socket, or any AT command,
   leaves data mode first: guard silence, ``+++``, guard silence, ``OK`` (D62). Payload bytes
   still arriving before that ``OK`` are kept in the socket's pending buffer, never dropped.
-  Outgoing payload is encoded with ``escape_plus`` so a ``+++`` in the data can never be
+  Outgoing payload is encoded with ``escape_more`` so a ``+++`` in the data can never be
   taken for the escape, and 'T'/'t' are DLE-escaped too so payload still in flight when the
   module drops to AT mode by itself can never spell a command. Transparent mode is not used.
   A blocking ``recv`` maps its socket at once; a non-blocking one on an unmapped socket
@@ -91,6 +91,7 @@ _KIND_FILE = const(4)
 
 
 
+
 class Modem:
     """A WIP Soft module on a byte stream. See the module docstring for the mapping.
 
@@ -107,6 +108,15 @@ class Modem:
     ``udp_linger``: seconds an unconnected UDP socket stays mapped waiting for more from
     the same sender (D66; default 2 * guard_time).
     """
+
+    # Methods kept in other modules (see __getattr__ and _lookup): set-up in wip._setup, rare
+    # calls in wip._control, the service helpers' entry points in their modules.
+    _ELSEWHERE = (" resync=_setup start=_setup gprs=_setup bearer_option=_setup"
+                  " wait_ready=_setup stop_gprs=_control stop=_control version=_control"
+                  " config=_control getaddrinfo=_control file_open=_control wait_for=_control"
+                  " on_urc=_control mask=_control"
+                  " http_request=http:request http_get=http:get ftp=ftp:FTP smtp=smtp:SMTP"
+                  " pop3=pop3:POP3 ping=ping socket_module=shim ")
 
     def __init__(self, stream, timeout=10, guard_time=1.0, rx_size=256, line_size=256,
                  pending_size=256, tx_size=256, debug=None, udp_linger=None):
@@ -133,25 +143,13 @@ class Modem:
         d = ticks_diff(t, ticks_ms())
         return d if d > 0 else 0
 
-    def _ms(self, timeout):
-        return self.timeout_ms if timeout is None else int(timeout * 1000)
-
     # ---- raw I/O ----------------------------------------------------------------------
-
-    def _wait(self, poller, t):
-        if poller is None:
-            sleep_ms(1 if t < 0 or t > 1 else t)
-            return True
-        if self._ipoll:
-            for _ in poller.ipoll(t):
-                return True
-            return False
-        return bool(poller.poll(t))
 
     def _fill(self, t):
         """Read into the (empty) rx buffer; False if deadline t passed without a byte."""
         stream = self._stream
         rx = self._rx
+        poller = self._poll
         while True:
             n = stream.readinto(rx)
             if n:
@@ -161,7 +159,13 @@ class Modem:
             left = self._left(t)
             if left == 0:
                 return False
-            self._wait(self._poll, left)
+            if poller is None:
+                sleep_ms(1 if left < 0 or left > 1 else left)
+            elif self._ipoll:
+                for _ in poller.ipoll(left):
+                    break
+            else:
+                poller.poll(left)
 
     def _write(self, data):
         """Write all of data; read input meanwhile if the stream stalls (no deadlock)."""
@@ -181,72 +185,35 @@ class Modem:
                 ch = self._mapped
                 if ch is None or ch.proto == _KIND_FILE or ch.p1 - ch.p0 <= 4 * self.pending_size:
                     self._pump(ticks_ms())
-                self._wait(self._wpoll, 10)
+                sleep_ms(1)
                 w = stream.write(mv[k:])
                 if w:
                     k += w
         self._tx_t = ticks_ms()
 
     def _send_encoded(self, data, start=0, end=None):
-        """Encode data[start:end] for data mode and write it.
+        """Encode data[start:end] for data mode (``escape_more``, see wip.codec) and write it.
 
         Escaped beyond the two control bytes (any byte may follow a DLE, D65): '+' so a
         payload "+++" is never the escape (D62), and 'T'/'t' so the wire never holds "AT":
         payload still in flight when the module drops to AT mode on its own (reset, bearer
         loss, reboot: D55, D24) can then never form a command line (D3 drops lines without
-        "AT").
+        "AT"). data: bytes, bytearray, memoryview or str.
         """
         if isinstance(data, str):  # MicroPython streams take str too (requests does)
             data = data.encode()
             start, end = 0, None
         if end is None:
             end = len(data)
-        if not isinstance(data, (bytes, bytearray)):
-            data = bytes(data[start:end])  # find() needs bytes
-            end -= start
-            start = 0
         if self.debug:
             _call(self, "_debug", "_trace", ">>", data[start:end])
         tx = self._tx
-        cap = len(tx) - 2
+        room = len(tx) // 2  # every byte may take two
         enc = codec.encode
-        nxt_u = data.find(b"T", start, end)
-        nxt_l = data.find(b"t", start, end)
-        if nxt_u < 0:
-            nxt_u = end
-        if nxt_l < 0:
-            nxt_l = end
-        dpos = 0
-        i = start
-        while i < end:
-            stop = nxt_u if nxt_u < nxt_l else nxt_l
-            while i < stop:
-                room = (cap - dpos) // 2
-                if room <= 0:
-                    self._write(self._txmv[:dpos])
-                    dpos = 0
-                    continue
-                seg = stop if stop - i <= room else i + room
-                dpos = enc(data, i, seg, tx, dpos, True)
-                i = seg
-            if i < end:
-                if dpos > cap:
-                    self._write(self._txmv[:dpos])
-                    dpos = 0
-                tx[dpos] = 0x10
-                tx[dpos + 1] = data[i]
-                dpos += 2
-                i += 1
-                if stop == nxt_u:
-                    nxt_u = data.find(b"T", i, end)
-                    if nxt_u < 0:
-                        nxt_u = end
-                else:
-                    nxt_l = data.find(b"t", i, end)
-                    if nxt_l < 0:
-                        nxt_l = end
-        if dpos:
-            self._write(self._txmv[:dpos])
+        while start < end:
+            seg = end if end - start <= room else start + room
+            self._write(self._txmv[:enc(data, start, seg, tx, 0, True)])
+            start = seg
 
     # ---- the receive loop -------------------------------------------------------------
 
@@ -314,20 +281,7 @@ class Modem:
         while self._pump(now) != _EV_NONE:
             pass
 
-    def wait_for(self, predicate, timeout):
-        """Run the receive loop (in AT mode) until predicate() is true or timeout seconds."""
-        self._leave()
-        deadline = self._deadline(self._ms(timeout))
-        while not predicate():
-            if self._pump(deadline) == _EV_NONE:
-                return bool(predicate())
-        return True
-
-    # ---- URCs -------------------------------------------------------------------------
-
-    def on_urc(self, prefix, callback):
-        """Call callback(line) for each URC line that starts with prefix."""
-        self._urc_cbs.append((prefix, callback))
+    # ---- URCs (Modem.on_urc registers a callback: wip._control) -------------------------
 
     def _dispatch(self, text):
         for prefix, cb in self._urc_cbs:
@@ -403,11 +357,6 @@ class Modem:
                 raise ValueError("byte 0x%02x not allowed in an AT string" % o)
         return '"' + value + '"'
 
-    def mask(self, secret):
-        """Replace secret by *** in the debug transcript."""
-        if secret and secret not in self._masks:
-            self._masks.append(secret)
-
     def command(self, cmd, timeout=None):
         """Send "AT" + cmd + CR; return the information lines of the reply; WipError on error."""
         if cmd[:2].upper() == "AT":
@@ -428,7 +377,7 @@ class Modem:
             self._parser.kind = _KIND_FILE
         if self.debug:
             _call(self, "_debug", "_trace", ">", "AT" + cmd)  # masks a password first
-        deadline = self._deadline(self._ms(timeout))
+        deadline = self._deadline(self.timeout_ms if timeout is None else int(timeout * 1000))
         self._write(b"AT" + cmd.encode() + b"\r")
         self._cmd_active = True
         self._connected = False
@@ -528,83 +477,16 @@ class Modem:
 
     # ---- set-up and rare calls: the code is in modules imported per call (see _call) -----
 
-    def resync(self):
-        """Guarded "+++", then "AT" until OK: back to a known AT-mode state (spec §8 step 1)."""
-        return _call(self, "_setup", "resync")
+    def __getattr__(self, name):
+        """The methods named in _ELSEWHERE: ``wip.<module>.<function>(self, ...)``.
 
-    def start(self):
-        """Sync with the module and start the IP stack (spec §8 "Recommended driver init")."""
-        return _call(self, "_setup", "start")
-
-    def gprs(self, *args, **kwargs):
-        """gprs(apn, user="", password="", timeout=None): open, configure and start the GPRS
-        bearer (bid 6); return the local IP address."""
-        return _call(self, "_setup", "gprs", *args, **kwargs)
-
-    def bearer_option(self, *args, **kwargs):
-        """bearer_option(opt, bid=6): ``AT+WIPBR=3,bid,opt``, the value (str or int)."""
-        return _call(self, "_setup", "bearer_option", *args, **kwargs)
-
-    def stop_gprs(self):
-        """Stop and close the GPRS bearer; every socket is released (D24)."""
-        return _call(self, "_control", "stop_gprs")
-
-    def stop(self):
-        """Stop the IP stack (releases everything, D16)."""
-        return _call(self, "_control", "stop")
-
-    def version(self):
-        """``AT+WIPCFG=3``: the two version lines joined by a newline (D15)."""
-        return _call(self, "_control", "version")
-
-    def config(self, *args, **kwargs):
-        """config(opt=None, value=None): config() -> {opt: value}; config(opt) -> int;
-        config(opt, v) sets."""
-        return _call(self, "_control", "config", *args, **kwargs)
-
-    def getaddrinfo(self, *args, **kwargs):
-        """getaddrinfo(host, port, family=0, type=0, proto=0, flags=0): socket.getaddrinfo's
-        shape. The module resolves names itself (at create time)."""
-        return _call(self, "_control", "getaddrinfo", *args, **kwargs)
-
-    def file_open(self, *args, **kwargs):
-        """file_open(args, timeout=None): ``AT+WIPFILE=<args>``; a FileTransfer once CONNECT
-        came, else WipError (D49)."""
-        return _call(self, "_control", "file_open", *args, **kwargs)
-
-    def wait_ready(self, *args, **kwargs):
-        """wait_ready(proto, idx, timeout=None): wait for +WIPREADY: proto,idx; WipError for
-        an unsolicited +CME ERROR (D8)."""
-        return _call(self, "_setup", "wait_ready", *args, **kwargs)
-
-    def http_request(self, *args, **kwargs):
-        """wip.http.request(self, method, url, data=None, headers=None, **kwargs)."""
-        return _call(self, "http", "request", *args, **kwargs)
-
-    def http_get(self, *args, **kwargs):
-        """http_get(url, headers=None, **kwargs): http_request("GET", ...)."""
-        return _call(self, "http", "get", *args, **kwargs)
-
-    def ftp(self, *args, **kwargs):
-        """wip.ftp.FTP(self, host, user, password, port=21, passive=True, binary=True, ...)."""
-        return _call(self, "ftp", "FTP", *args, **kwargs)
-
-    def smtp(self, *args, **kwargs):
-        """wip.smtp.SMTP(self, host, port=25, user=None, password=None, ...)."""
-        return _call(self, "smtp", "SMTP", *args, **kwargs)
-
-    def pop3(self, *args, **kwargs):
-        """wip.pop3.POP3(self, host, user, password, port=110, ...)."""
-        return _call(self, "pop3", "POP3", *args, **kwargs)
-
-    def ping(self, *args, **kwargs):
-        """wip.ping.ping(self, host, count=4, interval_ms=1000, timeout_ms=2000, size=32,
-        ttl=64)."""
-        return _call(self, "ping", "ping", *args, **kwargs)
-
-    def socket_module(self):
-        """A `socket`-module lookalike on this modem (wip.shim), for umqtt/requests."""
-        return _call(self, "shim", "socket_module")
+        One function here instead of a forwarding method each (RAM); modem.pyi and
+        docs/api.md document them.
+        """
+        where = _lookup(self._ELSEWHERE, name)
+        if where is None:
+            raise AttributeError(name)
+        return lambda *args, **kwargs: _call(self, where[0], where[1], *args, **kwargs)
 
     # ---- sockets ----------------------------------------------------------------------
 
@@ -660,6 +542,23 @@ class Modem:
             raise OSError(107, "socket not connected")
         self._map(s)
         self._send_encoded(data, start, end)
+
+
+def _lookup(table, name):
+    """(module, attribute) that a lazy table gives for name, or None.
+
+    Entries are space separated: ``name=module`` (the attribute is also called name) or
+    ``name=module:attribute`` (an empty attribute: the module itself).
+    """
+    i = table.find(" " + name + "=")
+    if i < 0:
+        return None
+    i += len(name) + 2
+    where = table[i:table.find(" ", i)]
+    colon = where.find(":")
+    if colon < 0:
+        return where, name
+    return where[:colon], where[colon + 1:]
 
 
 def _call(target, module, method, *args, **kwargs):

@@ -26,6 +26,8 @@ Modes (spec §1.3):
   match ends data mode with ``EV_OK``.
 """
 
+from array import array
+
 try:
     from micropython import const
 except ImportError:  # CPython
@@ -71,7 +73,7 @@ class Parser:
         self.mode = _MODE_AT
         self.kind = _KIND_TCP  # what the next CONNECT maps (set by the modem)
         self.escaping = False
-        self.st = codec.new_state()
+        self.st = array("i", (0, 0, 0))  # the codec's decoder state (wip.codec.ST_*)
         self.pos = 0
         self.dpos = 0
         self.code = 0
@@ -86,14 +88,7 @@ class Parser:
         self.escaping = False
         self._match = 0
         self._eat_lf = False
-        codec.reset_state(self.st)
-
-    def enter_data(self, kind):
-        """Start data mode now (used by tests; normally CONNECT does it)."""
-        self.kind = kind
-        self.mode = _MODE_DATA
-        self._match = 0
-        codec.reset_state(self.st)
+        self.st[_ST_ESC] = self.st[_ST_POS] = self.st[_ST_ETX] = 0
 
     def feed(self, src, pos, end, buf, dpos, stop):
         """Consume src[pos:end] up to the next event; return it.
@@ -152,7 +147,7 @@ class Parser:
                     self._match = 0
                     self.mode = _MODE_AT
                     self.escaping = False
-                    codec.reset_state(st)
+                    st[_ST_ESC] = st[_ST_POS] = st[_ST_ETX] = 0
                     self.pos = pos
                     self.dpos = dpos
                     return _EV_OK
@@ -244,7 +239,7 @@ class Parser:
         if text.startswith("CONNECT"):
             self.mode = _MODE_DATA
             self._match = 0
-            codec.reset_state(self.st)
+            self.st[_ST_ESC] = self.st[_ST_POS] = self.st[_ST_ETX] = 0
             return _EV_CONNECT
         self.text = text
         return _EV_LINE

@@ -59,7 +59,7 @@ class ShimSocket(Socket):
         return len(buf)
 
     def _would_block(self):
-        return self.type == SOCK_STREAM and self.gettimeout() == 0
+        return self.type == SOCK_STREAM and self.timeout_ms == 0
 
     def read(self, n=-1):
         if self._would_block():

@@ -7,11 +7,13 @@ used, and what ``sendto`` can reach is explained in ``wip.modem``'s docstring.
 Until it is connected, bound or used, a Socket has no module object (index 0).
 Options set before that are applied right after ``+WIPCREATE``.
 
-RAM: this module holds the TCP data path only. The code of the other calls is imported
-for each call and dropped again (connect: ``wip._setup``; bind, listen, accept, close,
-shutdown, options: ``wip._sockops``) or kept once used (the UDP datagram path:
-``wip._udp``); the methods here reach it through ``wip.modem._call``. State a socket rarely
-changes has its default on the class, so the instance dict of a TCP client stays small.
+RAM: this module holds the TCP data path only. The other methods are listed in
+``Socket._ELSEWHERE`` and reached through ``Socket.__getattr__`` (one function instead of a
+forwarding method each): connect (``wip._setup``), bind, listen, accept, shutdown, options
+(``wip._sockops``) are imported for each call and dropped again; the UDP datagram path
+(``wip._udp``) and the rarer stream calls (``wip._sockio``: readline, read to EOF,
+gettimeout, makefile) stay loaded once used. State a socket rarely changes has its default
+on the class, so the instance dict of a TCP client stays small.
 """
 
 try:
@@ -20,7 +22,7 @@ except ImportError:  # CPython
     from ._compat import const
 
 
-from .modem import _call
+from .modem import _call, _lookup
 
 # Also defined in wip/__init__ (same values), so `import wip` does not load this module.
 AF_INET = 2
@@ -56,6 +58,16 @@ class Socket:
     connected = False
     server = None  # the listening Socket that accepted this one
     sender = None  # UDP: the mapping's current sender (D66)
+    acceptq = None  # a listening socket: accepted connections not yet returned (a list)
+    range = None  # a listening socket: its reserved TCP indices (first, last), D30
+    dq = None  # UDP: complete datagrams (bytes, sender) not yet read (a list once used)
+    dgram = None  # UDP: (size, ip, port) of the datagram announced by +WIPDATA
+    opts = None  # +WIPOPT number -> value, applied after +WIPCREATE (dict once used)
+    reuse = 0  # SO_REUSEADDR: accepted, no module equivalent
+    # Methods kept in other modules (see __getattr__ and wip.modem._lookup).
+    _ELSEWHERE = (" connect=_setup bind=_sockops listen=_sockops accept=_sockops"
+                  " shutdown=_sockops setsockopt=_sockops getsockopt=_sockops sendto=_udp"
+                  " recvfrom=_udp readline=_sockio gettimeout=_sockio makefile=_sockio ")
 
     def __init__(self, modem, type=SOCK_STREAM):
         if type != SOCK_STREAM and type != SOCK_DGRAM:
@@ -69,15 +81,13 @@ class Socket:
         self.p0 = 0
         self.p1 = 0
         self.hint = 0
-        self.acceptq = None
-        self.range = None
-        self.dq = None  # UDP: complete datagrams (bytes, sender) not yet read (a list once used)
-        self.dgram = None  # UDP: (size, ip, port) of the datagram announced by +WIPDATA
-        self.opts = None  # +WIPOPT number -> value, applied after +WIPCREATE (dict once used)
-        self.reuse = 0  # SO_REUSEADDR: accepted, no module equivalent
 
-    def __repr__(self):
-        return "<wip.Socket proto=%d idx=%d>" % (self.proto, self.idx)
+    def __getattr__(self, name):
+        """The methods named in _ELSEWHERE: ``wip.<module>.<function>(self, ...)``."""
+        where = _lookup(self._ELSEWHERE, name)
+        if where is None:
+            raise AttributeError(name)
+        return lambda *args, **kwargs: _call(self, where[0], where[1], *args, **kwargs)
 
     # ---- hooks used by the Modem ------------------------------------------------------
 
@@ -118,9 +128,6 @@ class Socket:
             raise ValueError("timeout must be >= 0")
         else:
             self.timeout_ms = int(value * 1000)
-
-    def gettimeout(self):
-        return None if self.timeout_ms < 0 else self.timeout_ms / 1000
 
     def setblocking(self, value):
         self.settimeout(None if value else 0)
@@ -163,14 +170,7 @@ class Socket:
     def read(self, n=-1):
         """Stream read: n bytes, fewer only at EOF; n < 0 reads to EOF."""
         if n is None or n < 0:
-            out = bytearray()
-            buf = bytearray(512)
-            mv = memoryview(buf)
-            while True:
-                k = self.recv_into(buf)
-                if not k:
-                    return bytes(out)
-                out.extend(mv[:k])
+            return _call(self, "_sockio", "read_all")
         buf = bytearray(n)
         k = self.readinto(buf)
         return bytes(buf) if k == n else bytes(memoryview(buf)[:k])
@@ -187,84 +187,10 @@ class Socket:
             got += k
         return got
 
-    def readline(self):
-        """Bytes up to and including the next LF (or to EOF)."""
-        out = bytearray()
-        try:
-            while True:
-                if self.p1 > self.p0:
-                    i = self.pbuf.find(b"\n", self.p0, self.p1)
-                    end = self.p1 if i < 0 else i + 1
-                    out.extend(memoryview(self.pbuf)[self.p0:end])
-                    self.p0 = end
-                    if self.p0 == self.p1:
-                        self.p0 = self.p1 = 0
-                    if i >= 0:
-                        return bytes(out)
-                k = self.m._recv(self, self.pbuf, len(self.pbuf), self.timeout_ms)
-                if not k:
-                    return bytes(out)
-                self.p0 = 0
-                self.p1 = k
-        except OSError:
-            if out:  # keep what was read for the next call
-                rest = bytes(memoryview(self.pbuf)[self.p0:self.p1])
-                self.pbuf = bytearray(bytes(out) + rest + bytes(64))
-                self.p0 = 0
-                self.p1 = len(out) + len(rest)
-            raise
-
-    # ---- set-up, tear-down, UDP: the code is in other modules (see above) -----------
-
-    def connect(self, *args):
-        """connect(addr): TCP: AT+WIPCREATE=2 then +WIPREADY (D8). UDP: fix the peer (see
-        wip.modem)."""
-        return _call(self, "_setup", "connect", *args)
-
-    def bind(self, *args):
-        """bind(addr): record the local port; a UDP socket is created at once
-        (AT+WIPCREATE=1,i,port)."""
-        return _call(self, "_sockops", "bind", *args)
-
-    def listen(self, *args):
-        """listen(backlog=8): a TCP server: server index 1-4, spawn range of min(backlog, 8)
-        indices (D29-D31)."""
-        return _call(self, "_sockops", "listen", *args)
-
-    def accept(self):
-        """The next connection (+WIPACCEPT) as (Socket, (ip, port))."""
-        return _call(self, "_sockops", "accept")
-
-    def shutdown(self, *args):
-        """shutdown(how=SHUT_RDWR): SHUT_WR / SHUT_RDWR on TCP: a lone ETX half-closes
-        (flush, then FIN; D54)."""
-        return _call(self, "_sockops", "shutdown", *args)
-
-    def setsockopt(self, *args):
-        """setsockopt(level, optname, value): TCP_NODELAY, IP_TTL, IP_TOS map to +WIPOPT 7, 8,
-        9; SO_REUSEADDR is accepted."""
-        return _call(self, "_sockops", "setsockopt", *args)
-
-    def getsockopt(self, *args):
-        """getsockopt(level, optname)."""
-        return _call(self, "_sockops", "getsockopt", *args)
-
     def close(self):
         """AT+WIPCLOSE (TCP: unsent data is flushed, then FIN; D39)."""
         if not self.closed:
             _call(self, "_sockops", "close")
-
-    def sendto(self, *args):
-        """sendto(data, addr): UDP: send one datagram to addr (see wip.modem for what addr may
-        be, D58)."""
-        return _call(self, "_udp", "sendto", *args)
-
-    def recvfrom(self, *args):
-        """recvfrom(n): UDP: (datagram cut to n bytes, (ip, port) of its sender)."""
-        return _call(self, "_udp", "recvfrom", *args)
-
-    def makefile(self, mode="rb", buffering=0):
-        return self
 
     def __enter__(self):
         return self

@@ -41,6 +41,12 @@ class Socket:
     lport: int
     server: Socket | None
     sender: _Address | None
+    acceptq: list[Socket] | None
+    range: tuple[int, int] | None
+    dq: list[tuple[bytes, _Address]] | None
+    dgram: tuple[int, str, int] | None
+    opts: dict[int, int] | None
+    reuse: int
     def __init__(self, modem: Modem, type: int = ...) -> None: ...
     def settimeout(self, value: float | None) -> None: ...
     def gettimeout(self) -> float | None: ...

@@ -11,12 +11,18 @@ left (``machine.UART.flush()``) is called before the "+++" guard is timed. On CP
 MicroPython unix port has no ``fcntl``, so there the guard is timed from the last write().
 
 * ``tcp_stream(host, port)``: the simulator's UART on a TCP port. A small SO_RCVBUF makes it
-  behave like a UART with flow control (the module blocks when the host does not read).
+  behave like a UART with flow control (the module blocks when the host does not read). On
+  MicroPython it is the non-blocking socket itself (RAM), on CPython a ``TcpStream``; only
+  the ``TcpStream`` turns the module closing the connection into ``OSError(ENOTCONN)`` (a
+  UART never closes: on MicroPython that shows as the command's timeout).
 * ``serial_stream(device, baud)``: a real module on a PC serial port through pyserial,
   imported only when called.
 """
 
 import socket as _socket
+import sys
+
+from .modem import _lookup
 
 try:
     from micropython import const
@@ -27,59 +33,25 @@ _SOL_SOCKET = const(1)  # Linux values; the unix port's socket module lacks the 
 _SO_RCVBUF = const(8)
 _IPPROTO_TCP = const(6)
 _TCP_NODELAY = const(1)
+_MICROPYTHON = sys.implementation.name == "micropython"
 
 
-class TcpStream:
-    """A non-blocking TCP connection with the UART stream interface."""
-
-    def __init__(self, sock):
-        self.sock = sock
-        self.pollable = sock
-        # MicroPython's sockets: readinto()/write(), None when they would block; CPython's:
-        # recv_into()/send(), OSError(EAGAIN).
-        self._read = getattr(sock, "readinto", None) or sock.recv_into
-        self._send = getattr(sock, "write", None) or sock.send
-
-    def readinto(self, buf):
-        """Bytes read into buf; None if nothing is waiting; OSError once the peer closed."""
-        try:
-            n = self._read(buf)
-        except OSError as exc:
-            if exc.args and exc.args[0] == 11:  # EAGAIN
-                return None
-            raise
-        if n == 0:
-            raise OSError(107, "stream closed by the module")  # ENOTCONN
-        return n
-
-    def write(self, buf):
-        """Bytes written (maybe fewer than len(buf)); None if the stream is full."""
-        try:
-            return self._send(buf)
-        except OSError as exc:
-            if exc.args and exc.args[0] == 11:
-                return None
-            raise
-
-    def fileno(self):
-        return self.sock.fileno()
-
-    def close(self):
-        self.sock.close()
+# Imported when first asked for (see wip.modem._lookup): the CPython stream classes, and
+# serial_stream(device, baudrate=115200, rtscts=True) for pyserial (PC only).
+_LAZY = " TcpStream=_host_streams SerialStream=_host_streams serial_stream=_serial:open "
 
 
-try:  # CPython on Linux: flush() waits for an empty send queue (SIOCOUTQ, = TIOCOUTQ on a tty)
-    import fcntl  # noqa: F401  (the MicroPython unix port has none: no flush, see wip.modem)
-
-    from ._compat import flush as _flush
-
-    TcpStream.flush = _flush
-except ImportError:
-    pass
+def __getattr__(name):
+    where = _lookup(_LAZY, name)
+    if where is None:
+        raise AttributeError(name)
+    # (not `from . import`: MicroPython asks the package's __getattr__ first, which refuses)
+    module = __import__(__name__.replace("streams", where[0]), None, None, ("*",))
+    return getattr(module, where[1])
 
 
 def tcp_stream(host, port, rcvbuf=4096):
-    """Connect to a simulator (or any raw TCP-to-UART bridge) and return a TcpStream."""
+    """Connect to a simulator (or any raw TCP-to-UART bridge): the stream for a Modem."""
     ai = _socket.getaddrinfo(host, port)[0]
     sock = _socket.socket(ai[0], _socket.SOCK_STREAM)
     for level, opt, value in ((_SOL_SOCKET, _SO_RCVBUF, rcvbuf), (_IPPROTO_TCP, _TCP_NODELAY, 1)):
@@ -89,25 +61,8 @@ def tcp_stream(host, port, rcvbuf=4096):
             pass
     sock.connect(ai[-1])
     sock.setblocking(False)
+    if _MICROPYTHON:  # its socket already has the interface (None when it would block)
+        return sock
+    from ._host_streams import TcpStream
+
     return TcpStream(sock)
-
-
-class SerialStream(TcpStream):
-    """pyserial's Serial with the UART stream interface (non-blocking reads).
-
-    write(), fileno() and close() are TcpStream's, on the Serial object."""
-
-    def __init__(self, ser):
-        TcpStream.__init__(self, ser)
-        self.ser = ser
-
-    def readinto(self, buf):
-        return self.ser.readinto(buf) or None
-
-
-def serial_stream(*args, **kwargs):
-    """serial_stream(device, baudrate=115200, rtscts=True): open a serial port with pyserial
-    (imported on first use; the code is in wip._serial so a TCP stream does not carry it)."""
-    from . import _serial
-
-    return _serial.open(*args, **kwargs)

@@ -1,32 +1,13 @@
 """Type stubs for wip.streams: byte streams a Modem can talk through."""
 
 import socket as _socket
-from typing import Any
 
-class TcpStream:
-    """A non-blocking TCP connection with the UART stream interface."""
+from ._host_streams import SerialStream as SerialStream
+from ._host_streams import TcpStream as TcpStream
 
-    sock: _socket.socket
-    pollable: Any
-    def __init__(self, sock: _socket.socket) -> None: ...
-    def readinto(self, buf: bytearray | memoryview) -> int | None: ...
-    def write(self, buf: bytes | bytearray | memoryview) -> int | None: ...
-    def fileno(self) -> int: ...
-    def close(self) -> None: ...
-
-def tcp_stream(host: str, port: int, rcvbuf: int = 4096) -> TcpStream:
-    """Connect to the simulator (or a raw TCP-to-UART bridge)."""
-
-class SerialStream:
-    """pyserial's Serial with the UART stream interface (non-blocking reads)."""
-
-    ser: Any
-    pollable: Any
-    def __init__(self, ser: Any) -> None: ...
-    def readinto(self, buf: bytearray | memoryview) -> int | None: ...
-    def write(self, buf: bytes | bytearray | memoryview) -> int | None: ...
-    def fileno(self) -> int: ...
-    def close(self) -> None: ...
+def tcp_stream(host: str, port: int, rcvbuf: int = 4096) -> TcpStream | _socket.socket:
+    """Connect to the simulator (or a raw TCP-to-UART bridge): a TcpStream on CPython, the
+    non-blocking socket itself on MicroPython."""
 
 def serial_stream(device: str, baudrate: int = 115200, rtscts: bool = True) -> SerialStream:
     """Open a serial port with pyserial (imported on first use)."""
