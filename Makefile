@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install test test-sim test-driver test-mpy lint demo bench mpy fuzz sim clean
+.PHONY: install test test-sim test-driver test-mpy lint demo bench mpy fuzz sim clean micropython-x86
 
 $(STAMP): requirements-dev.txt tools/install_system_deps.sh
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -38,6 +38,11 @@ demo: install
 ## Benchmarks: prints codec ratio, heap cost, goodput.
 bench: install
 	$(PY) tools/bench.py
+
+## A 32-bit unix port (MicroPython source from MICROPY_SRC, MICROPY_GIT or GitHub): `make bench`
+## then also prints the heap figures with the boards' pointer size.
+micropython-x86:
+	bash tools/build_micropython_x86.sh
 
 ## Cross-compile the driver for every supported arch into build/mpy/<arch>/.
 mpy: install

@@ -88,9 +88,10 @@ class BenchContext:
             line += "  MISSED"
         print(line, flush=True)
 
-    def micropython(self, script_text, env=None, heapsize=None, timeout=300):
-        """Run script_text on the unix port; return its stdout."""
-        if not self.micropython_bin:
+    def micropython(self, script_text, env=None, heapsize=None, timeout=300, binary=None):
+        """Run script_text on the unix port (or another build of it); return its stdout."""
+        binary = binary or self.micropython_bin
+        if not binary:
             raise RuntimeError("micropython binary not found: run `make install`")
         self._scripts += 1
         workdir = self.tmpdir / f"mpy{self._scripts}"
@@ -101,7 +102,7 @@ class BenchContext:
         full_env["MICROPYPATH"] = os.pathsep.join(
             [str(ROOT / "mpy"), str(HOST_TESTS / "mpy"), ".frozen"])
         full_env.update(env or {})
-        cmd = [self.micropython_bin]
+        cmd = [str(binary)]
         if heapsize:
             cmd += ["-X", f"heapsize={heapsize}"]
         proc = subprocess.run([*cmd, str(script)], cwd=workdir, env=full_env,

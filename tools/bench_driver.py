@@ -1,12 +1,18 @@
 """Driver figures on the MicroPython unix port: heap cost and TCP goodput (run by tools/bench.py).
 
-* Heap: the core driver (every module of the `wip` package in mpy/packages/wip: __init__,
-  modem, parser, socket, streams, errors, codec and its viper twin, and the modules imported
-  on first use) compiled by mpy-cross into a temp dir, then `gc.mem_alloc()` growth across
-  `import wip` + Modem + start + gprs + one connected TCP socket (target <= 16 KB). Also
-  printed: which wip modules are loaded at that point, the qstr pool statistics, and a
-  per-module breakdown (RAM each module costs while loaded, imported one by one; the
-  one-shot modules are dropped again after each use).
+* Heap: the core driver (the `wip` package of mpy/packages/wip, compiled by mpy-cross), then
+  `gc.mem_alloc()` growth across `import wip` + Modem + start + gprs + one connected TCP
+  socket (target <= 16 KB). Measured side by side, on the installed x64 unix port and, when
+  `make micropython-x86` has built it, on a 32-bit (x86) unix port, whose pointers, objects
+  and interned-name entries have the size they have on ESP32 and RP2040:
+  - `.mpy in RAM`: the .mpy files on a filesystem, as `mip install` or `mpremote cp` leave
+    them: importing copies their bytecode and strings into the heap;
+  - `.mpy in ROMFS`: the same files in a ROMFS image (`mpremote romfs`, MicroPython >= 1.25,
+    a firmware with a ROMFS partition): bytecode and strings run in place from flash. The
+    image is read into a bytes object before the measurement starts (it stands for flash).
+  Also printed for x64 in RAM: the wip modules loaded at that point, the qstr pool
+  statistics, and a per-module breakdown (RAM each module costs while loaded, imported one
+  by one; the one-shot modules are dropped again after each use).
 * Goodput: 512 KB each way through a TCP socket, the simulator paced with `--baud 921600`
   (10 bits a byte: line rate 92 160 B/s). Download is module -> host (paced); upload is host
   -> module (the simulator does not pace input, so it may exceed the line rate). Figures are
@@ -18,22 +24,38 @@ import os
 import re
 import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
-CORE = ("__init__", "modem", "parser", "socket", "streams", "errors", "codec", "_codec_viper",
-        "_codec_py", "_sockio",
-        "_setup", "_control", "_sockops", "_udp", "_debug", "filexfer")
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tools import build_mpy  # noqa: E402
+
+ROOT = build_mpy.ROOT
 # Breakdown order: dependencies first (a module's figure excludes what it imports).
 BREAKDOWN = ("errors", "_codec_viper", "codec", "parser", "modem", "socket", "streams",
-             "_setup", "_control", "_sockops", "_udp", "_debug", "filexfer")
+             "_setup", "_control", "_sockops", "_sockio", "_udp", "_debug", "filexfer")
 BAUD = 921600
 LINE_RATE = BAUD // 10
 SIZE = 512 * 1024
 HEAP_TARGET = 16 * 1024
+# The 32-bit unix port `make micropython-x86` builds (or WIP_MICROPYTHON_X86).
+X86_BINARY = ROOT / "build" / "micropython-x86" / "micropython"
+
+ROMFS_MOUNT = """\
+import sys, vfs
+f = open(%r, "rb")
+flash = f.read()  # stands for the board's flash: allocated before the measurement starts
+f.close()
+vfs.mount(vfs.VfsRom(flash), "/rom")
+sys.path.insert(0, "/rom")
+"""
 
 HEAP_SCRIPT = """\
+%(mount)s
 import gc
 gc.collect()
 before = gc.mem_alloc()
@@ -50,14 +72,15 @@ after = gc.mem_alloc()
 s.sendall(b"ping")
 assert s.read(4) == b"ping"
 print("HEAP", after - before, code - before, after - code, wip.modem.codec.IMPL)
+print("FILE", wip.__file__)
 import sys
 print("LOADED", " ".join(sorted(k[4:] for k in sys.modules if k.startswith("wip."))))
 import micropython
 micropython.qstr_info()
 """
 
-# Runs against a copy of the package whose __init__ holds only the socket constants, so each
-# module can be imported on its own.
+# Runs against a build whose __init__ holds only the socket constants, so each module can be
+# imported on its own.
 BREAKDOWN_SCRIPT = """\
 import gc
 import sys
@@ -114,26 +137,55 @@ print("UP", sent, dt, ack)
 """
 
 
-def compile_core(ctx, out, init_source=None):
-    """mpy-cross every CORE module into out/wip; init_source replaces __init__.py's text."""
-    pkg = out / "wip"
-    pkg.mkdir(parents=True)
-    mpy_cross = Path(ctx.micropython_bin).parent / "mpy-cross"
-    src = ctx.root / "mpy" / "wip"
-    for name in CORE:
-        path = src / (name + ".py")
-        if name == "__init__" and init_source is not None:
-            path = out / "__init__.py"
-            path.write_text(init_source)
-        subprocess.run([str(mpy_cross), "-march=x64", "-o", str(pkg / (name + ".mpy")),
-                        str(path)], check=True, cwd=src)
+def compile_wip(arch, out, init_source=None):
+    """mpy-cross the `wip` package for arch into out/<arch>/wip; return out/<arch>.
+
+    init_source replaces __init__.py's text."""
+    build_mpy.build(arch, {"wip": build_mpy.all_packages()["wip"]}, out)
+    if init_source is not None:
+        src = Path(out) / "__init__.py"
+        src.write_text(init_source)
+        subprocess.run([build_mpy.mpy_cross_binary(), f"-march={arch}", "-o",
+                        str(Path(out) / arch / "wip" / "__init__.mpy"), str(src)], check=True)
+    return Path(out) / arch
 
 
-def constants_only_init(ctx):
+def constants_only_init():
     """wip/__init__.py reduced to its `NAME = <int>` lines."""
-    text = (ctx.root / "mpy" / "wip" / "__init__.py").read_text()
+    text = (ROOT / "mpy" / "wip" / "__init__.py").read_text()
     return "".join(line + "\n" for line in text.splitlines()
                    if re.fullmatch(r"[A-Z_]+ = \d+", line))
+
+
+def heap_builds(ctx):
+    """(arch, binary) of the unix ports to measure on: x64 always, x86 once built."""
+    builds = [("x64", ctx.micropython_bin)]
+    x86 = Path(os.environ.get("WIP_MICROPYTHON_X86") or X86_BINARY)
+    if x86.is_file():
+        builds.append(("x86", x86))
+    else:
+        print(f"  (32-bit x86 figures skipped: no {x86}; `make micropython-x86` builds it)",
+              flush=True)
+    return builds
+
+
+def measure_heap(ctx, arch, binary, romfs, echo_port):
+    """Run HEAP_SCRIPT on one build, the .mpy files in RAM or in ROMFS; return its output."""
+    lib = compile_wip(arch, ctx.tmpdir / f"heap_{arch}")
+    mount = ""
+    env = {"MICROPYPATH": str(lib)}
+    if romfs:
+        image = build_mpy.build_romfs(lib, ctx.tmpdir / f"wip_{arch}.romfs")
+        mount = ROMFS_MOUNT % str(image)
+        env = {"MICROPYPATH": ".frozen"}
+    sim = ctx.start_sim()  # a fresh module each run
+    text = ctx.micropython(HEAP_SCRIPT % {"mount": mount, "sim": sim.port, "guard": 0.05,
+                                          "echo": echo_port}, env=env, binary=binary)
+    where = text.split("FILE")[1].split()[0]
+    if where.startswith("/rom/") != romfs:
+        raise RuntimeError(f"wip came from {where}, not from the {'ROMFS' if romfs else 'RAM'}"
+                           " build")
+    return text
 
 
 def sender(size):
@@ -180,30 +232,33 @@ def sink(size, result):
 
 
 def run(ctx):
-    out = ctx.tmpdir / "driver_mpy"
-    compile_core(ctx, out)
-    env = {"MICROPYPATH": str(out)}
-    sim = ctx.start_sim()
     echo = ctx.echo_servers()
-    text = ctx.micropython(HEAP_SCRIPT % {"sim": sim.port, "guard": 0.05,
-                                          "echo": echo.tcp_port}, env=env)
-    heap, code, state = (int(x) for x in text.split("HEAP")[1].split()[:3])
-    ctx.figure("driver heap (import + 1 TCP socket, .mpy)", heap, "bytes",
-               target=f"<= {HEAP_TARGET}", met=heap <= HEAP_TARGET)
-    ctx.figure("  of which code loaded from .mpy (flash if frozen)", code, "bytes")
-    ctx.figure("  of which state (buffers, modem, socket)", state, "bytes")
-    print("  wip modules loaded then:", text.split("LOADED")[1].split("\n")[0].strip(),
-          flush=True)
-    # Interned names live in qstr pools that grow by doubling: crossing a pool's end costs a
-    # new pool at once (about 3.5 KB on x64 around 300 names), so this is worth watching.
-    print("  interned names (qstr pools):", text.split("qstr pool:")[1].strip(), flush=True)
-    parts = ctx.tmpdir / "driver_mpy_parts"
-    compile_core(ctx, parts, constants_only_init(ctx))
+    for arch, binary in heap_builds(ctx):
+        bits = "x64" if arch == "x64" else "x86 32-bit"
+        for romfs in (False, True):
+            text = measure_heap(ctx, arch, binary, romfs, echo.tcp_port)
+            heap, code, state = (int(x) for x in text.split("HEAP")[1].split()[:3])
+            where = "ROMFS (in place)" if romfs else "RAM"
+            ctx.figure(f"driver heap {bits}, .mpy in {where}", heap, "bytes",
+                       target=f"<= {HEAP_TARGET}", met=heap <= HEAP_TARGET)
+            ctx.figure("  of which after `import wip` (code, names)", code, "bytes")
+            ctx.figure("  of which state (buffers, modem, socket)", state, "bytes")
+            if arch != "x64" or romfs:
+                continue
+            print("  wip modules loaded then:",
+                  text.split("LOADED")[1].split("\n")[0].strip(), flush=True)
+            # Interned names live in qstr pools that grow by doubling: crossing a pool's end
+            # costs a new pool at once (160 entries, about 1.8 KB on x64, at 141 names; 320
+            # entries at 301), so this is worth watching.
+            print("  interned names (qstr pools):", text.split("qstr pool:")[1].strip(),
+                  flush=True)
+    parts = compile_wip("x64", ctx.tmpdir / "driver_mpy_parts", constants_only_init())
     text = ctx.micropython(BREAKDOWN_SCRIPT % {"names": BREAKDOWN},
                            env={"MICROPYPATH": str(parts)})
-    print("  RAM per module while loaded (bytes):", text.split("BREAKDOWN")[1].strip(),
-          flush=True)
+    print("  RAM per module while loaded (x64, .mpy in RAM, bytes):",
+          text.split("BREAKDOWN")[1].strip(), flush=True)
 
+    env = {"MICROPYPATH": str(compile_wip("x64", ctx.tmpdir / "driver_mpy"))}
     paced = ctx.start_sim("--baud", str(BAUD))
     result = {}
     down_port = sender(SIZE)

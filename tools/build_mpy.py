@@ -29,8 +29,9 @@ DEFAULT_OUT = ROOT / "build" / "mpy"
 # Where `mip install github:...` finds the optional parts' dependency; forks pass --repo.
 DEFAULT_REPO = "github:micropython-wip/micropython-wip"
 # mpy-cross -march names: unix port on x86-64, ESP32 (Xtensa LX6 windowed ABI), RP2040
-# (Cortex-M0+), Cortex-M4F/M7 boards (STM32, nRF52840, ...).
-ARCHES = ("x64", "xtensawin", "armv6m", "armv7emsp")
+# (Cortex-M0+), Cortex-M4F/M7 boards (STM32, nRF52840, ...), and the 32-bit unix port that
+# `make micropython-x86` builds (the bench measures RAM with the boards' pointer size there).
+ARCHES = ("x64", "xtensawin", "armv6m", "armv7emsp", "x86")
 
 
 class Package:
@@ -192,6 +193,20 @@ def build(arch, packages, out_dir=DEFAULT_OUT, mpy_cross=None):
                 raise RuntimeError(f"mpy-cross {arch} {target}:\n{result.stderr}")
             written.append(dest)
     return written
+
+
+def build_romfs(src_dir, image):
+    """Write a ROMFS image of src_dir as it is (`mpremote romfs build --no-mpy`): on a board
+    it is mounted at /rom, and .mpy files in it run in place from flash (MicroPython >= 1.25
+    on a firmware with a ROMFS partition). Returns the image path."""
+    image = Path(image)
+    image.parent.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "mpremote", "romfs", "--no-mpy", "--output", str(image), "build",
+         str(src_dir)], capture_output=True, text=True, timeout=60)
+    if result.returncode != 0 or not image.is_file():
+        raise RuntimeError(f"mpremote romfs build {src_dir}:\n{result.stdout}{result.stderr}")
+    return image
 
 
 def main(argv=None):

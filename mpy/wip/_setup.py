@@ -168,7 +168,9 @@ def start(m):
         except WipError as exc:
             if exc.code != 844:  # already started (D14)
                 raise
-        m._drain()
+        now = ticks_ms()
+        while m._pump(now) != _EV_NONE:
+            pass
     finally:
         m._starting = False
     m.started = True

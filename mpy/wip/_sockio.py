@@ -1,7 +1,7 @@
 """Socket stream calls the TCP data path rarely needs: readline, read to EOF, gettimeout,
-makefile. Imported by ``wip.modem._call`` on first use and kept (not one-shot: readline runs
-once per header line of an HTTP or MQTT client). Functions take the Socket first and are its
-methods of the same names.
+setblocking, makefile. Imported by ``wip.modem._call`` on first use and kept (not one-shot:
+readline runs once per header line of an HTTP or MQTT client). Functions take the Socket
+first and are its methods of the same names.
 """
 
 
@@ -47,6 +47,10 @@ def readline(s):
 
 def gettimeout(s):
     return None if s.timeout_ms < 0 else s.timeout_ms / 1000
+
+
+def setblocking(s, value):
+    s.settimeout(None if value else 0)
 
 
 def makefile(s, mode="rb", buffering=0):

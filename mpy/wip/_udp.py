@@ -56,8 +56,11 @@ def sendall(s, data):
         raise OSError(EMSGSIZE, "datagram over 5840 bytes (D58)")
     if not s.idx:
         raise OSError(ENOTCONN, "no peer: use connect() or sendto()")
+    if s.dead:
+        raise WipError(s.dead)
     m = s.m
-    m._send(s, data, 0, len(data))
+    m._map(s)
+    m._send_encoded(data)
     m._write(b"\x03")  # unescaped ETX: end of datagram (§3.5)
 
 

@@ -247,7 +247,7 @@ class Modem:
                     self._stale = True
             elif not self._cmd_active and ev == _EV_ERROR:
                 self._async_err = code  # D8: unsolicited error while nothing waits
-                self._dispatch("+CME ERROR: %d" % code)
+                self._on_line("+CME ERROR: %d" % code)
         return ev
 
     def _pump(self, t, strict=False):
@@ -275,20 +275,11 @@ class Modem:
             if ev != _EV_NONE:
                 return ev
 
-    def _drain(self):
-        """Process input that is already there, without waiting."""
-        now = ticks_ms()
-        while self._pump(now) != _EV_NONE:
-            pass
-
     # ---- URCs (Modem.on_urc registers a callback: wip._control) -------------------------
 
-    def _dispatch(self, text):
-        for prefix, cb in self._urc_cbs:
-            if text.startswith(prefix):
-                cb(text)
-
     def _on_line(self, text):
+        """An information line (kept for the command waiting) or a URC (acted on, then handed
+        to the on_urc callbacks)."""
         urc = True
         if text.startswith("+WIPDATA:"):
             f = split_fields(text)
@@ -299,14 +290,30 @@ class Modem:
                 self._tcp[idx].hint = n if n > 0 else 1  # D59: a hint only
             elif proto == _P_UDP and 0 < idx < 9 and self._udp[idx] is not None and len(f) > 4:
                 self._udp[idx].dgram = (parse_int(f[2]), unquote(f[3]), parse_int(f[4]))
-        elif text.startswith("+WIPREADY:"):
-            self._flag(text, _F_READY)
+        elif text.startswith("+WIPREADY:") or text.startswith("+WIPPEERCLOSE:"):
+            f = split_fields(text)
+            proto = parse_int(f[0])
+            idx = parse_int(f[1]) if len(f) > 1 else 0
+            flag = _F_READY if text[4] == "R" else _F_PEERCLOSED
+            key = proto * 16 + idx
+            self._flags[key] = self._flags.get(key, 0) | flag
+            ch = None
+            if 0 < idx < 9:
+                if proto == _P_TCP:
+                    ch = self._tcp[idx]
+                elif proto == _P_UDP:
+                    ch = self._udp[idx]
+                elif proto == _P_SRV and idx < 5:
+                    ch = self._srv[idx]
+            if ch is not None:
+                if flag == _F_READY:
+                    ch.ready = True
+                else:
+                    ch.peer_closed = True
         elif text.startswith("+WIPACCEPT:"):
             f = split_fields(text)
             _call(self, "_control", "_accepted", parse_int(f[0]),
                   parse_int(f[1]) if len(f) > 1 else 0)
-        elif text.startswith("+WIPPEERCLOSE:"):
-            self._flag(text, _F_PEERCLOSED)
         elif text.startswith("+WIPBR:"):
             f = split_fields(text)
             if len(f) >= 6:  # server-mode bearer URC (D20); 3 fields = info line
@@ -315,32 +322,15 @@ class Modem:
                 urc = False
         elif text.startswith("+WIND:"):
             _call(self, "_setup", "_wind", parse_int(split_fields(text)[0]))
-        elif not (text.startswith("+WIPPING:") or text.startswith("+WIPFILE:")):
+        elif not (text.startswith("+WIPPING:") or text.startswith("+WIPFILE:")
+                  or text.startswith("+CME ERROR")):  # the last one: from _feed, D8
             urc = False
         if urc:
-            self._dispatch(text)
+            for prefix, callback in self._urc_cbs:
+                if text.startswith(prefix):
+                    callback(text)
         elif self._cmd_active:
             self._info.append(text)
-
-    def _flag(self, text, n):
-        f = split_fields(text)
-        proto = parse_int(f[0])
-        idx = parse_int(f[1]) if len(f) > 1 else 0
-        key = proto * 16 + idx
-        self._flags[key] = self._flags.get(key, 0) | n
-        ch = None
-        if 0 < idx < 9:
-            if proto == _P_TCP:
-                ch = self._tcp[idx]
-            elif proto == _P_UDP:
-                ch = self._udp[idx]
-            elif proto == _P_SRV and idx < 5:
-                ch = self._srv[idx]
-        if ch is not None:
-            if n == _F_READY:
-                ch.ready = True
-            else:
-                ch.peer_closed = True
 
     def peer_closed(self, proto, idx):
         """True once +WIPPEERCLOSE was seen for (proto, idx) since its creation."""
@@ -366,7 +356,9 @@ class Modem:
         self._leave()
         if self._stale:
             self.resync()
-        self._drain()
+        now = ticks_ms()
+        while self._pump(now) != _EV_NONE:  # input already there: URCs first
+            pass
         head = cmd[:cmd.find("=") + 1]
         if head == "+WIPCREATE=" or head == "+WIPCLOSE=":
             f = split_fields(cmd.replace("=", ":", 1))
@@ -515,7 +507,9 @@ class Modem:
                 if timeout == 0 and not (s.hint or s.peer_closed):
                     # Non-blocking: URCs (AT mode) say whether anything is waiting (D59).
                     self._leave()
-                    self._drain()
+                    now = ticks_ms()
+                    while self._pump(now) != _EV_NONE:
+                        pass
                     if not (s.hint or s.peer_closed or s.dead):
                         raise again_error()
                     if s.dead:
@@ -534,14 +528,6 @@ class Modem:
                     return k
             else:
                 self._feed(None, 0, 0)
-
-    def _send(self, s, data, start, end):
-        if s.dead:
-            raise WipError(s.dead)
-        if s.idx == 0:
-            raise OSError(107, "socket not connected")
-        self._map(s)
-        self._send_encoded(data, start, end)
 
 
 def _lookup(table, name):

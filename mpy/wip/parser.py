@@ -135,9 +135,8 @@ class Parser:
             b = src[pos]
             pos += 1
             m = self._match
-            if st[_ST_ESC]:
+            if st[_ST_ESC]:  # (a DLE is only taken while nothing is matched: m == 0)
                 st[_ST_ESC] = 0
-                dpos = self._flush_match(buf, dpos)
                 buf[dpos] = b
                 dpos += 1
                 continue
@@ -153,8 +152,11 @@ class Parser:
                     return _EV_OK
                 self._match = m
                 continue
-            if m:
-                dpos = self._flush_match(buf, dpos)
+            if m:  # what matched so far was payload after all
+                for i in range(m):
+                    buf[dpos] = seq[i]
+                    dpos += 1
+                self._match = 0
                 if b == seq[0]:
                     self._match = 1
                     continue
@@ -170,14 +172,6 @@ class Parser:
         self.pos = pos
         self.dpos = dpos
         return _EV_NONE
-
-    def _flush_match(self, buf, dpos):
-        seq = b"\r\nOK\r\n"
-        for i in range(self._match):
-            buf[dpos] = seq[i]
-            dpos += 1
-        self._match = 0
-        return dpos
 
     def _feed_lines(self, src, pos, end):
         line = self.line

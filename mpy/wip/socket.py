@@ -12,8 +12,8 @@ RAM: this module holds the TCP data path only. The other methods are listed in
 forwarding method each): connect (``wip._setup``), bind, listen, accept, shutdown, options
 (``wip._sockops``) are imported for each call and dropped again; the UDP datagram path
 (``wip._udp``) and the rarer stream calls (``wip._sockio``: readline, read to EOF,
-gettimeout, makefile) stay loaded once used. State a socket rarely changes has its default
-on the class, so the instance dict of a TCP client stays small.
+gettimeout, setblocking, makefile) stay loaded once used. State a socket rarely changes has
+its default on the class, so the instance dict of a TCP client stays small.
 """
 
 try:
@@ -22,6 +22,7 @@ except ImportError:  # CPython
     from ._compat import const
 
 
+from .errors import WipError
 from .modem import _call, _lookup
 
 # Also defined in wip/__init__ (same values), so `import wip` does not load this module.
@@ -67,7 +68,8 @@ class Socket:
     # Methods kept in other modules (see __getattr__ and wip.modem._lookup).
     _ELSEWHERE = (" connect=_setup bind=_sockops listen=_sockops accept=_sockops"
                   " shutdown=_sockops setsockopt=_sockops getsockopt=_sockops sendto=_udp"
-                  " recvfrom=_udp readline=_sockio gettimeout=_sockio makefile=_sockio ")
+                  " recvfrom=_udp readline=_sockio gettimeout=_sockio makefile=_sockio"
+                  " setblocking=_sockio ")
 
     def __init__(self, modem, type=SOCK_STREAM):
         if type != SOCK_STREAM and type != SOCK_DGRAM:
@@ -129,9 +131,6 @@ class Socket:
         else:
             self.timeout_ms = int(value * 1000)
 
-    def setblocking(self, value):
-        self.settimeout(None if value else 0)
-
     # ---- data -------------------------------------------------------------------------
 
     def sendall(self, data):
@@ -142,7 +141,12 @@ class Socket:
             data = data.encode()
         if self.proto == _P_UDP or self.type == SOCK_DGRAM:
             return _call(self, "_udp", "sendall", data)
-        self.m._send(self, data, 0, len(data))
+        if self.dead:
+            raise WipError(self.dead)
+        if self.idx == 0:
+            raise OSError(107, "socket not connected")  # ENOTCONN
+        self.m._map(self)
+        self.m._send_encoded(data)
 
     def send(self, data):
         self.sendall(data)
