@@ -3,6 +3,7 @@
 CI has no board, so these check the plan deploy would execute, command by command.
 """
 
+import hashlib
 import shlex
 import subprocess
 import sys
@@ -61,6 +62,45 @@ def test_dry_run_copies_the_boards_arch_build_config_and_app(tmp_path, board):
     assert mip == [["mpremote", "connect", port, "mip", "install", "umqtt.simple", "requests"]]
 
 
+ROMFS_LISTING = """\
+import vfs, os, hashlib, binascii
+f = open(%r, "rb")
+vfs.mount(vfs.VfsRom(f.read()), "/rom")
+f.close()
+for name in sorted(os.listdir("/rom/wip")):
+    with open("/rom/wip/" + name, "rb") as g:
+        print(name, binascii.hexlify(hashlib.sha256(g.read()).digest()).decode())
+"""
+
+
+@pytest.mark.parametrize("board", sorted(BOARD_ARCH))
+def test_romfs_deploy_writes_an_image_of_the_boards_build(tmp_path, board, micropython_bin):
+    """--romfs: no .mpy is copied one by one; `romfs deploy` writes an image that, mounted
+    the way the board mounts it, holds wip/ with exactly the .mpy files of the board's arch
+    build, after a stale :lib/wip (which would shadow /rom in sys.path) is removed."""
+    port = "/dev/ttyUSB0" if board == "esp32" else "/dev/ttyACM0"
+    commands = dry_run(tmp_path, "--board", board, "--port", port, "--romfs")
+    cp = copies(commands)
+    assert not [dest for dest in cp if dest.endswith(".mpy")]
+    assert cp[":lib/sensor_app.py"] == "boards/common/sensor_app.py"
+    rm = commands.index(["mpremote", "connect", port, "fs", "rm", "-r", ":lib/wip"])
+    deploys = [i for i, cmd in enumerate(commands) if cmd[3:5] == ["romfs", "deploy"]]
+    assert len(deploys) == 1 and rm < deploys[0]
+    image = Path(commands[deploys[0]][-1])
+    image = image if image.is_absolute() else ROOT / image
+    listing = subprocess.run([micropython_bin, "-c", ROMFS_LISTING % str(image)],
+                             capture_output=True, text=True, timeout=60)
+    assert listing.returncode == 0, listing.stderr
+    in_image = dict(line.split() for line in listing.stdout.splitlines())
+    build_dir = tmp_path / BOARD_ARCH[board] / "wip"
+    packages = build_mpy.all_packages()
+    expected = {Path(t).with_suffix(".mpy").name for name in deploy.DEFAULT_PARTS
+                for _, t in packages[name].files}
+    assert sorted(in_image) == sorted(expected)
+    for name, digest in in_image.items():
+        assert hashlib.sha256((build_dir / name).read_bytes()).hexdigest() == digest, name
+
+
 def test_native_code_is_built_for_the_boards_arch(tmp_path):
     """The viper codec's .mpy carries the board's native arch in its header."""
     arch_codes = {"x64": 2, "armv6m": 4, "armv7emsp": 7, "xtensawin": 10}
@@ -98,6 +138,7 @@ FAKE_MPREMOTE = """#!/bin/sh
 echo "$@" >> "{log}"
 case "$*" in
   *"fs mkdir"*) echo "mkdir: File exists" >&2; exit 1 ;;
+  *"fs rm"*) echo "rm: No such file" >&2; exit 1 ;;
   *"{fail_on}"*) exit 2 ;;
 esac
 exit 0
@@ -125,6 +166,20 @@ def test_deploy_runs_the_plan_and_tolerates_existing_folders(tmp_path):
                (shlex.split(line) for line in result.stdout.splitlines())]
     assert ran == planned  # every command, in order, although both mkdirs "failed"
     assert ran[-1] == "connect /dev/ttyUSB0 reset"
+
+
+def test_romfs_deploy_runs_with_no_old_driver_to_remove(tmp_path):
+    tool, log = fake_mpremote(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "tools/deploy.py", "--board", "rp2040", "--port", "/dev/ttyACM0",
+         "--out", str(tmp_path / "build"), "--mpremote", str(tool), "--romfs"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    ran = log.read_text().splitlines()
+    assert "connect /dev/ttyACM0 fs rm -r :lib/wip" in ran  # "failed": nothing to remove
+    assert f"connect /dev/ttyACM0 romfs deploy {tmp_path}/build/rp2040.romfs" in ran
+    assert ran[-1] == "connect /dev/ttyACM0 reset"
 
 
 def test_deploy_stops_at_the_first_failing_copy(tmp_path):
