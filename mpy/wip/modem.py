@@ -90,8 +90,6 @@ _F_PEERCLOSED = const(2)
 _KIND_FILE = const(4)
 
 
-
-
 class Modem:
     """A WIP Soft module on a byte stream. See the module docstring for the mapping.
 
