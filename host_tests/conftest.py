@@ -8,9 +8,7 @@ import os
 import random
 import shutil
 import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -25,6 +23,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 if str(ROOT / "mpy") not in sys.path:
     sys.path.insert(0, str(ROOT / "mpy"))
+
+from tools.wipsim.process import SimProcess  # noqa: E402  (re-exported: driver/conftest.py)
 
 
 def free_port_offset():
@@ -48,70 +48,6 @@ def free_port_offset():
         finally:
             for probe in probes:
                 probe.close()
-
-
-class SimProcess:
-    """A running `python -m tools.wipsim` with its TCP UART and control port."""
-
-    def __init__(self, args, log_path):
-        self.log_path = log_path
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tools.wipsim", *args],
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.port = None
-        self.pty = None
-        self.control_port = None
-        deadline = time.monotonic() + 20
-        lines = []
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            parts = line.split()
-            if line.startswith("WIPSIM CONTROL"):
-                self.control_port = int(parts[2].rsplit(":", 1)[1])
-            elif line.startswith("WIPSIM READY"):
-                if parts[2] == "tcp":
-                    self.port = int(parts[3].rsplit(":", 1)[1])
-                else:
-                    self.pty = parts[3]
-                break
-        if self.port is None and self.pty is None:
-            self.stop()
-            raise RuntimeError("simulator did not start:\n" + "".join(lines))
-
-    def real_port(self, port):
-        """The OS port behind an AT-visible port (ports < 1024 are shifted by the offset)."""
-        return port + self.port_offset if port < 1024 else port
-
-    def control(self, command, timeout=10.0):
-        """Send one line to the control port; return its one-line reply."""
-        with socket.create_connection(("127.0.0.1", self.control_port), timeout=timeout) as s:
-            s.sendall(command.encode() + b"\n")
-            reply = b""
-            while not reply.endswith(b"\n"):
-                chunk = s.recv(256)
-                if not chunk:
-                    break
-                reply += chunk
-        return reply.decode().strip()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        if self.proc.stdout:
-            self.proc.stdout.close()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ What `ctx` (BenchContext) offers:
   temp dir); raises RuntimeError with the output on a non-zero exit.
 - `ctx.micropython_bin`, `ctx.root`, `ctx.tmpdir`.
 - `ctx.start_sim(*cli_args, guard_time=0.05, port_offset=None)`: a simulator started through
-  its CLI (the test suite's SimProcess: .port, .control_port, .control(line), .real_port(p));
+  its CLI (tools.wipsim.process.SimProcess: .port, .control_port, .control(line), .real_port(p));
   `ctx.echo_servers()`: loopback TCP/UDP echo servers (.tcp_port, .udp_port, .env()).
   Both are stopped when the module's run(ctx) returns.
 """
@@ -115,7 +115,7 @@ class BenchContext:
 
     def start_sim(self, *cli_args, guard_time=0.05, port_offset=None):
         """A simulator via `python -m tools.wipsim`, stopped when the module is done."""
-        from host_tests.conftest import SimProcess
+        from tools.wipsim.process import SimProcess
         offset = random.randrange(20000, 40000, 1024) if port_offset is None else port_offset
         log = self.tmpdir / f"wipsim{len(self._cleanups)}.log"
         args = ["--tcp", "127.0.0.1:0", "--control", "127.0.0.1:0", "--guard-time",

@@ -39,6 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tools.wipsim.process import SimProcess  # noqa: E402
+
 DEMO_GUARD_TIME = 0.2
 EXAMPLE_HOSTS = ("echo.example.com", "www.example.com")
 WEB_PAGE = b"<html><body>www.example.com, served on loopback</body></html>"
@@ -61,55 +63,11 @@ def micropython_binary():
     return found
 
 
-class Simulator:
+def start_simulator(guard_time, log_path, port=0, extra=()):
     """`python -m tools.wipsim` on loopback TCP with a control port."""
-
-    def __init__(self, guard_time, log_path, port=0, extra=()):
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tools.wipsim", "--tcp", f"127.0.0.1:{port}",
-             "--control", "127.0.0.1:0", "--guard-time", str(guard_time),
-             "--log", str(log_path), *extra],
-            cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True,
-        )
-        self.port = self.control_port = None
-        lines = []
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if line.startswith("WIPSIM CONTROL"):
-                self.control_port = int(line.split()[2].rsplit(":", 1)[1])
-            elif line.startswith("WIPSIM READY tcp"):
-                self.port = int(line.split()[3].rsplit(":", 1)[1])
-                break
-        if self.port is None:
-            self.stop()
-            raise RuntimeError("simulator did not start:\n" + "".join(lines))
-        # Keep draining its stdout so it never blocks on a full pipe.
-        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
-
-    def control(self, command, timeout=10.0):
-        with socket.create_connection(("127.0.0.1", self.control_port), timeout=timeout) as s:
-            s.sendall(command.encode() + b"\n")
-            reply = b""
-            while not reply.endswith(b"\n"):
-                chunk = s.recv(256)
-                if not chunk:
-                    break
-                reply += chunk
-        return reply.decode().strip()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+    return SimProcess(["--tcp", f"127.0.0.1:{port}", "--control", "127.0.0.1:0",
+                       "--guard-time", str(guard_time), "--log", str(log_path), *extra],
+                      log_path)
 
 
 class _WebHandler(http.server.BaseHTTPRequestHandler):
@@ -194,7 +152,7 @@ def serve(port):
     """--serve: the simulator and example peers until Ctrl-C."""
     peers = ExamplePeers.start()
     workdir = Path(tempfile.mkdtemp(prefix="wip-serve-"))
-    sim = Simulator(1.0, workdir / "wipsim.log", port=port,
+    sim = start_simulator(1.0, workdir / "wipsim.log", port=port,
                     extra=["--port-offset", str(peers.offset), *peers.host_args()])
     print(f"simulator UART on 127.0.0.1:{sim.port}, control port {sim.control_port}, "
           f"guard time 1.0 s; {', '.join(EXAMPLE_HOSTS)} -> loopback echo (7) and web (80) "
@@ -320,7 +278,7 @@ def main(argv=None):
     workdir = Path(tempfile.mkdtemp(prefix="wip-demo-"))
     stops = []
     try:
-        sim = Simulator(DEMO_GUARD_TIME, workdir / "wipsim.log")
+        sim = start_simulator(DEMO_GUARD_TIME, workdir / "wipsim.log")
         stops.append(sim.stop)
         print(f"demo   | simulator on 127.0.0.1:{sim.port} (guard time {DEMO_GUARD_TIME} s)")
         env = {"WIP_SIM_PORT": str(sim.port), "WIP_GUARD_TIME": str(DEMO_GUARD_TIME),

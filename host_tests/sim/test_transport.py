@@ -10,6 +10,7 @@ from atclient import ATClient
 from harness import open_client, prelude
 
 from host_tests.conftest import ROOT
+from tools.wipsim.sim import TranscriptLog
 
 
 def test_echo_on_at_power_up_and_off_after_ate0(sim):
@@ -157,6 +158,21 @@ def test_log_masks_passwords(sim):
         assert secret not in log, secret
     assert '"****"' in log
     assert "AT+WIPBR=2,6,11" in log and "< \\r\\nOK\\r\\n" in log
+
+
+def test_log_masks_a_login_sent_as_socket_payload(tmp_path):
+    """An FTP/POP3 login through a plain TCP socket (wip.ftp's delete) is payload to the
+    module: its PASS line is masked in the transcript, the rest of the payload is kept."""
+    path = tmp_path / "sim.log"
+    log = TranscriptLog(path)
+    log(">", b"USER bob\r\nPASS s3cr\x10et\r\nDELE a.txt\r\n")
+    log(">", b"pass hunter2\r\n")
+    log("<", b"230 PASS is a word here\r\n")
+    log.close()
+    text = path.read_text()
+    assert "s3cr" not in text and "hunter2" not in text
+    assert text.count("PASS ***") == 1 and text.count("pass ***") == 1
+    assert "USER bob" in text and "DELE a.txt" in text and "230 PASS is a word here" in text
 
 
 def test_cli_exits_cleanly_on_sigterm_and_sigint(tmp_path):

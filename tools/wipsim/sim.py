@@ -1,6 +1,7 @@
 """Simulator: the module, its UART transport and the control port on a background loop."""
 
 import asyncio
+import re
 import socket
 import threading
 import time
@@ -9,9 +10,17 @@ import traceback
 from .module import Module
 from .uart import PtyHostLink, TcpHostLink
 
+_PAYLOAD_PASS = re.compile(rb"((?:^|\n)PASS )[^\r\n]*", re.IGNORECASE)
+
 
 class TranscriptLog:
-    """Timestamped transcript: '>' host to module, '<' module to host, '#' events."""
+    """Timestamped transcript: '>' host to module, '<' module to host, '#' events.
+
+    Passwords are masked: those in AT commands by the module (parse.mask_passwords), and a
+    "PASS <secret>" line inside socket payload here (an FTP or POP3 login that an app, e.g.
+    wip.ftp's delete, sends through a plain TCP socket). A line split across two payload
+    chunks is masked in the chunk holding "PASS ".
+    """
 
     def __init__(self, path=None):
         self._file = open(path, "a", encoding="utf-8", buffering=1) if path else None  # noqa: SIM115
@@ -21,7 +30,7 @@ class TranscriptLog:
         if self._file is None:
             return
         if isinstance(data, (bytes, bytearray)):
-            text = repr(bytes(data))[2:-1]
+            text = repr(_PAYLOAD_PASS.sub(rb"\1***", bytes(data)))[2:-1]
         else:
             text = str(data)
         now = time.time()
