@@ -37,17 +37,27 @@ SHUT_WR = 1
 SHUT_RDWR = 2
 
 # Imported on first use, see wip.modem._lookup (RAM: a board with a UART never loads
-# wip.streams; wip.socket comes with the first Modem.socket()).
+# wip.streams; wip.socket comes with the first Modem.socket()). Submodules too (below).
 _LAZY = (" Socket=socket tcp_stream=streams serial_stream=_serial:open FileTransfer=filexfer"
          " Supervisor=supervisor supervisor=supervisor: http=http: ftp=ftp: smtp=smtp:"
          " pop3=pop3: ping=ping: shim=shim: ")
 
 
 def __getattr__(name):
-    where = _lookup(_LAZY, name)
-    if where is None:
-        raise AttributeError(name)
-    module = __import__("wip." + where[0], None, None, ["*"])
+    """A name of _LAZY, or a submodule not imported yet.
+
+    The second as CPython does it: MicroPython asks the package's __getattr__ before it
+    imports ``from wip import streams`` (or ``from . import x`` inside the package), so
+    refusing would make that fail until something else had imported the submodule.
+    """
+    where = _lookup(_LAZY, name) or (name, "")
+    full = "wip." + where[0]
+    try:
+        module = __import__(full, None, None, ["*"])
+    except ImportError as exc:
+        if full not in str(exc):  # the submodule exists but failed to import
+            raise
+        raise AttributeError(name) from None
     value = getattr(module, where[1]) if where[1] else module
     globals()[name] = value
     return value

@@ -55,4 +55,5 @@ def __getattr__(name):
     if " %s=" % name not in _LAZY:
         raise AttributeError(name)
     # (not `from . import`: MicroPython asks the package's __getattr__ first, which refuses)
-    return getattr(__import__(__name__.replace("codec", "_codec_py"), None, None, ("*",)), name)
+    package = __name__[:__name__.rfind(".") + 1]
+    return getattr(__import__(package + "_codec_py", None, None, ("*",)), name)

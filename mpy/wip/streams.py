@@ -46,7 +46,7 @@ def __getattr__(name):
     if where is None:
         raise AttributeError(name)
     # (not `from . import`: MicroPython asks the package's __getattr__ first, which refuses)
-    module = __import__(__name__.replace("streams", where[0]), None, None, ("*",))
+    module = __import__(__name__[:__name__.rfind(".") + 1] + where[0], None, None, ("*",))
     return getattr(module, where[1])
 
 
