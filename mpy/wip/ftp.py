@@ -18,9 +18,7 @@ one buffer allocated in the constructor, so memory use does not grow with file s
 try:
     from micropython import const
 except ImportError:  # CPython
-
-    def const(value):
-        return value
+    from ._compat import const
 
 
 from ._service import claim, read_body, release, send_body

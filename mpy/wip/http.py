@@ -29,9 +29,7 @@ the response has been read or closed. A 4xx/5xx answer is a normal response; mod
 try:
     from micropython import const
 except ImportError:  # CPython
-
-    def const(value):
-        return value
+    from ._compat import const
 
 
 from ._service import claim, read_body, release, send_body

@@ -10,9 +10,7 @@ an unresolvable or refused host, or a series already running).
 try:
     from micropython import const
 except ImportError:  # CPython
-
-    def const(value):
-        return value
+    from ._compat import const
 
 
 from .errors import ETIMEDOUT

@@ -16,9 +16,7 @@ Deletions take effect at QUIT, i.e. when the session is closed (§2.5 option 74)
 try:
     from micropython import const
 except ImportError:  # CPython
-
-    def const(value):
-        return value
+    from ._compat import const
 
 
 from ._service import claim, read_body, release

@@ -20,9 +20,7 @@ Rejections raise WipError: 880 sender, 881 To, 882 Cc, 883 Bcc, 884 DATA/body, 8
 try:
     from micropython import const
 except ImportError:  # CPython
-
-    def const(value):
-        return value
+    from ._compat import const
 
 
 from ._service import claim, release, send_body
