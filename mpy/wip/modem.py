@@ -251,12 +251,16 @@ class Modem:
     def _pump(self, t, strict=False):
         """Process input until one event; return it, or EV_NONE once deadline t passed.
 
-        Input that keeps streaming is read past t unless strict (then nothing is read
-        after t)."""
+        Input that keeps streaming is read past t unless strict: then only bytes read
+        before t are processed; bytes a read returns later (this thread got the CPU back
+        late) stay in the rx buffer for the caller's next step."""
         p = self._parser
         while True:
-            if self._rpos == self._rend and (strict and not self._left(t) or not self._fill(t)):
-                return _EV_NONE
+            if self._rpos == self._rend:
+                if strict and not self._left(t) or not self._fill(t):
+                    return _EV_NONE
+                if strict and not self._left(t):
+                    return _EV_NONE
             ch = self._mapped
             if p.mode == _MODE_DATA:
                 if ch is None:
@@ -419,10 +423,12 @@ class Modem:
 
         The guard counts from when the last byte left: a stream with ``flush()``
         (machine.UART, TcpStream) is drained first (flow control). The module cannot answer
-        "+++" sooner than G after the third "+" (§3.9), so until 0.9 G has passed every byte
-        is payload, a peer's CR LF OK CR LF included, and nothing is read past that point;
-        only then is the OK looked for (the hold-back of §3.9 leaves just the bytes already
-        on the wire). Margin G + max(10 ms, G / 10): scheduling and clock differences.
+        "+++" sooner than G after the third "+" (§3.9), so every byte read within 0.9 G of
+        the instant before the "+++" was written is payload, a peer's CR LF OK CR LF
+        included; only bytes read later are searched for the OK (the hold-back of §3.9
+        leaves just the bytes already on the wire). Both ends of that window are taken
+        where a late wake-up of this thread can only shift bytes to the later side.
+        Margin G + max(10 ms, G / 10): scheduling and clock differences.
         """
         ch = self._mapped
         if ch is None:
@@ -443,8 +449,11 @@ class Modem:
                 return
             if self.debug:
                 _call(self, "_debug", "_trace", ">", "+++")
+            # The window counts from before the write: the "+++" left at that instant or
+            # later, so its OK cannot arrive before it ends, however late this thread gets
+            # the CPU back after write() (a stall here once let the OK in as payload).
+            t = ticks_add(ticks_ms(), g * 9 // 10)
             self._write(b"+++")
-            t = ticks_add(self._tx_t, g * 9 // 10)
             while self._mapped is ch and self._left(t):
                 self._pump(t, True)
             if self._mapped is not ch:
