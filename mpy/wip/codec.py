@@ -54,6 +54,6 @@ _LAZY = (" decode_py=_codec_py encode_py=_codec_py encoded_len_py=_codec_py"
 def __getattr__(name):
     if " %s=" % name not in _LAZY:
         raise AttributeError(name)
-    # (not `from . import`: MicroPython asks the package's __getattr__ first, which refuses)
-    package = __name__[:__name__.rfind(".") + 1]
-    return getattr(__import__(package + "_codec_py", None, None, ("*",)), name)
+    from . import _codec_py
+
+    return getattr(_codec_py, name)

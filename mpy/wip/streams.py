@@ -45,9 +45,8 @@ def __getattr__(name):
     where = _lookup(_LAZY, name)
     if where is None:
         raise AttributeError(name)
-    # (not `from . import`: MicroPython asks the package's __getattr__ first, which refuses)
-    module = __import__(__name__[:__name__.rfind(".") + 1] + where[0], None, None, ("*",))
-    return getattr(module, where[1])
+    package = __name__[:__name__.rfind(".") + 1]
+    return getattr(__import__(package + where[0], None, None, ("*",)), where[1])
 
 
 def tcp_stream(host, port, rcvbuf=4096):
