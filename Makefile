@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: install test test-sim test-driver test-mpy lint demo bench mpy fuzz sim clean micropython-x86
+.PHONY: install test test-sim test-driver test-mpy lint demo bench mpy fuzz stress sim clean micropython-x86
 
 $(STAMP): requirements-dev.txt tools/install_system_deps.sh
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -51,6 +51,12 @@ mpy: install
 ## Long fuzzing run (CI runs a shorter one inside `make test`).
 fuzz: install
 	WIP_FUZZ_EXAMPLES=200000 $(PY) -m pytest -q host_tests -k fuzz
+
+## The load test (20 ms guard), escape stalls and fault matrix with every core kept busy.
+stress: install
+	WIP_LOAD_GUARD=0.02 $(PY) tools/stress.py -- $(PY) -m pytest -q -p no:cacheprovider \
+		host_tests/driver/test_load.py host_tests/driver/test_escape_stalls.py \
+		host_tests/driver/test_fault_matrix.py
 
 ## Run the simulator by hand on a TCP port.
 sim: install
