@@ -56,7 +56,7 @@ def _init(m, stream, rx_size, line_size, tx_size):
     m._starting = False
     m._wind3 = False
     m._stale = False  # the module left data mode on its own: resync before a command
-    m._tx_t = ticks_ms()
+    m._tx_t = m._tx_t0 = ticks_ms()
     m._poll = None
     m._ipoll = False
     if select is not None:

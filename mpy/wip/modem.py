@@ -166,9 +166,13 @@ class Modem:
                 poller.poll(left)
 
     def _write(self, data):
-        """Write all of data; read input meanwhile if the stream stalls (no deadlock)."""
+        """Write all of data; read input meanwhile if the stream stalls (no deadlock).
+
+        Afterwards ``_tx_t0`` is the time just before the call that took the last byte (it
+        cannot have left earlier) and ``_tx_t`` the time the call returned (it has left)."""
         stream = self._stream
         n = len(data)
+        t0 = ticks_ms()
         k = stream.write(data)
         if k is None:
             k = 0
@@ -184,9 +188,11 @@ class Modem:
                 if ch is None or ch.proto == _KIND_FILE or ch.p1 - ch.p0 <= 4 * self.pending_size:
                     self._pump(ticks_ms())
                 sleep_ms(1)
+                t0 = ticks_ms()
                 w = stream.write(mv[k:])
                 if w:
                     k += w
+        self._tx_t0 = t0
         self._tx_t = ticks_ms()
 
     def _send_encoded(self, data, start=0, end=None):
@@ -449,11 +455,12 @@ class Modem:
                 return
             if self.debug:
                 _call(self, "_debug", "_trace", ">", "+++")
-            # The window counts from before the write: the "+++" left at that instant or
-            # later, so its OK cannot arrive before it ends, however late this thread gets
-            # the CPU back after write() (a stall here once let the OK in as payload).
-            t = ticks_add(ticks_ms(), g * 9 // 10)
             self._write(b"+++")
+            # Counted from before the write() that took the last "+": the "+++" left then or
+            # later, so its OK cannot arrive before the window ends, however late this thread
+            # got the CPU back after write() (timed from after it, the OK once came in as
+            # payload).
+            t = ticks_add(self._tx_t0, g * 9 // 10)
             while self._mapped is ch and self._left(t):
                 self._pump(t, True)
             if self._mapped is not ch:
