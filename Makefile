@@ -52,11 +52,9 @@ mpy: install
 fuzz: install
 	WIP_FUZZ_EXAMPLES=200000 $(PY) -m pytest -q host_tests -k fuzz
 
-## The load test (20 ms guard), escape stalls and fault matrix with every core kept busy.
+## The driver suite (load test included) at a 20 ms guard with every core kept busy.
 stress: install
-	WIP_LOAD_GUARD=0.02 $(PY) tools/stress.py -- $(PY) -m pytest -q -p no:cacheprovider \
-		host_tests/driver/test_load.py host_tests/driver/test_escape_stalls.py \
-		host_tests/driver/test_fault_matrix.py
+	WIP_GUARD=0.02 $(PY) tools/stress.py -- $(PY) -m pytest -q -p no:cacheprovider host_tests/driver
 
 ## Run the simulator by hand on a TCP port.
 sim: install

@@ -5,8 +5,8 @@ visit maps that socket: "+++" and AT+WIPDATA in between), sends a chunk and read
 reply back; TCP peers answer a chunk once it has fully arrived (request/response, like an
 HTTP or MQTT exchange), UDP peers echo each datagram. At the end every peer's received bytes
 and every reply are checked by SHA-256. WIP_LOAD_MB scales the volume (default 10),
-WIP_LOAD_GUARD sets the guard time (default 0.05 s; `make stress` runs it at 0.02 s with
-every core busy).
+WIP_GUARD sets the guard time (default 0.05 s; `make stress` runs it at 0.02 s with every
+core busy).
 
 A plain echo peer would push data at the module while the app is still writing, which
 makes the simulator pause host input (flow control) and exposes the escape race shown by
@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import wip  # noqa: E402
 from test_fault_support import TcpPeer, UdpPeer, payload, recv_exactly, sha  # noqa: E402
 
-GUARD = float(os.environ.get("WIP_LOAD_GUARD", "0.05"))  # `make stress`: 0.02
+GUARD = float(os.environ.get("WIP_GUARD", "0.05"))  # `make stress`: 0.02
 LOAD_MB = float(os.environ.get("WIP_LOAD_MB", "10"))
 TCP_CHUNK = 64 * 1024
 UDP_SIZE = 1400
