@@ -11,9 +11,9 @@ import time
 import micropython
 import wip
 from mpytest import eq, ok, raises, run
+from simlink import control, recv_exact
 
 SIM_PORT = int(os.getenv("WIPSIM_PORT"))
-CONTROL_PORT = int(os.getenv("WIPSIM_CONTROL_PORT"))
 GUARD = float(os.getenv("WIPSIM_GUARD"))
 ECHO_TCP = int(os.getenv("ECHO_TCP_PORT"))
 ECHO_UDP = int(os.getenv("ECHO_UDP_PORT"))
@@ -21,25 +21,6 @@ ECHO_UDP = int(os.getenv("ECHO_UDP_PORT"))
 m = wip.Modem(wip.tcp_stream("127.0.0.1", SIM_PORT), timeout=5, guard_time=GUARD)
 m.start()
 IP = m.gprs("internet")
-
-
-def control(line):
-    c = socket.socket()
-    c.connect(socket.getaddrinfo("127.0.0.1", CONTROL_PORT)[0][-1])
-    c.write(line.encode() + b"\n")
-    reply = c.readline()
-    c.close()
-    return reply.decode().strip()
-
-
-def recv_exact(s, n):
-    out = b""
-    while len(out) < n:
-        chunk = s.recv(n - len(out))
-        if not chunk:
-            break
-        out += chunk
-    return out
 
 
 def test_gprs_address():

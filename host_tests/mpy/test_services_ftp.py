@@ -1,7 +1,5 @@
-# A 256 KB FTP download hashed as it streams on a 96 KB heap, so the file can never be held,
-# while the live heap stays where it was after the first chunk. (96 KB, not 64: on this
-# 64-bit port `import wip` alone takes 47.5 KB, 12.9 KB of it socket.py, which wip/__init__
-# imports eagerly; the transfer itself adds nothing.)
+# A 256 KB FTP download hashed as it streams on a 64 KB heap, so the file can never be held,
+# while the live heap stays where it was after the first chunk.
 # needs: sim, ftp
 # heapsize: 64K
 import gc
@@ -14,7 +12,7 @@ from mpytest import eq, ok, run
 # The driver as .mpy files, as on a board: compiling it from source needs more than 64 KB.
 sys.path.insert(0, os.getenv("WIP_MPY_PATH"))
 
-import wip  # noqa: E402
+from simlink import shared_modem  # noqa: E402
 
 CHUNK = 512
 SAMPLE_EVERY = 32  # chunks between live-heap samples (gc.collect() then gc.mem_alloc())
@@ -25,22 +23,8 @@ def env(name):
     return os.getenv(name)
 
 
-_modem = []
-
-
-def modem():
-    """The one Modem of this script, on the simulator's TCP UART."""
-    if not _modem:
-        m = wip.Modem(wip.tcp_stream("127.0.0.1", int(env("WIPSIM_PORT"))),
-                      guard_time=float(env("WIPSIM_GUARD")), timeout=10)
-        m.start()
-        m.gprs("internet")
-        _modem.append(m)
-    return _modem[0]
-
-
 def test_ftp_256k_download_streams_in_flat_memory():
-    m = modem()
+    m = shared_modem()
     buf = bytearray(CHUNK)
     digest = hashlib.sha256()
     with m.ftp(env("WIP_FTP_HOST"), env("WIP_FTP_USER"), env("WIP_FTP_PASS"),

@@ -12,7 +12,7 @@ from mpytest import eq, ok, raises, run
 # The driver as .mpy files, as on a board: compiling it from source needs more than 64 KB.
 sys.path.insert(0, os.getenv("WIP_MPY_PATH"))
 
-import wip  # noqa: E402
+from simlink import shared_modem  # noqa: E402
 
 CHUNK = 512
 SAMPLE_EVERY = 32
@@ -23,26 +23,12 @@ def env(name):
     return os.getenv(name)
 
 
-_modem = []
-
-
-def modem():
-    """The one Modem of this script, on the simulator's TCP UART."""
-    if not _modem:
-        m = wip.Modem(wip.tcp_stream("127.0.0.1", int(env("WIPSIM_PORT"))),
-                      guard_time=float(env("WIPSIM_GUARD")), timeout=10)
-        m.start()
-        m.gprs("internet")
-        _modem.append(m)
-    return _modem[0]
-
-
 def bytes_hex(b):
     return "".join("%02x" % x for x in b)
 
 
 def test_http_256k_get_streams_in_flat_memory():
-    m = modem()
+    m = shared_modem()
     buf = bytearray(CHUNK)
     digest = hashlib.sha256()
     r = m.http_get(env("WIP_HTTP_URL"))

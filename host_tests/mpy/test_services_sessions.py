@@ -11,28 +11,15 @@ from mpytest import eq, raises, run
 sys.path.insert(0, os.getenv("WIP_MPY_PATH"))
 
 import wip  # noqa: E402
+from simlink import shared_modem  # noqa: E402
 
 
 def env(name):
     return os.getenv(name)
 
 
-_modem = []
-
-
-def modem():
-    """The one Modem of this script, on the simulator's TCP UART."""
-    if not _modem:
-        m = wip.Modem(wip.tcp_stream("127.0.0.1", int(env("WIPSIM_PORT"))),
-                      guard_time=float(env("WIPSIM_GUARD")), timeout=10)
-        m.start()
-        m.gprs("internet")
-        _modem.append(m)
-    return _modem[0]
-
-
 def test_ftp_second_session_refused_on_device():
-    m = modem()
+    m = shared_modem()
     with m.ftp(env("WIP_FTP_HOST"), env("WIP_FTP_USER"), env("WIP_FTP_PASS"),
                port=int(env("WIP_FTP_PORT"))) as ftp:
         e = raises(wip.WipError, m.ftp, "127.0.0.1", "u", "p")
@@ -44,7 +31,7 @@ def test_ftp_second_session_refused_on_device():
 
 
 def test_http_404_and_post():
-    m = modem()
+    m = shared_modem()
     r = m.http_get(env("WIP_HTTP_BASE") + "/missing")
     eq(r.status, 404)
     r.close()

@@ -6,14 +6,13 @@
 # heapsize: 512K
 # timeout: 90
 import os
-import socket
 import time
 
 import wip
 from mpytest import eq, ok, run, test
+from simlink import control, recv_exact
 
 SIM_PORT = int(os.getenv("WIPSIM_PORT"))
-CONTROL_PORT = int(os.getenv("WIPSIM_CONTROL_PORT"))
 GUARD = float(os.getenv("WIPSIM_GUARD"))
 ECHO_TCP = int(os.getenv("ECHO_TCP_PORT"))
 ECHO_UDP = int(os.getenv("ECHO_UDP_PORT"))
@@ -24,25 +23,6 @@ sup = wip.Supervisor(m, "internet", "user", "secret", check_interval=0.3,
                      backoff_initial=0.05, backoff_max=0.4,
                      on_up=lambda s: events.append("up"),
                      on_down=lambda s, reason: events.append(reason))
-
-
-def control(line):
-    c = socket.socket()
-    c.connect(socket.getaddrinfo("127.0.0.1", CONTROL_PORT)[0][-1])
-    c.write(line.encode() + b"\n")
-    reply = c.readline()
-    c.close()
-    return reply.decode().strip()
-
-
-def recv_exact(s, n):
-    out = b""
-    while len(out) < n:
-        chunk = s.recv(n - len(out))
-        if not chunk:
-            break
-        out += chunk
-    return out
 
 
 def exchange(n):

@@ -8,13 +8,13 @@
 # mpypath: ../shared/third_party
 # timeout: 60
 import os
-import socket as host_socket  # the unix port's own sockets, for the simulator's control port
 import sys
 import time
 from binascii import hexlify
 
 import wip
 from mpytest import eq, ok, run
+from simlink import control  # before the shim replaces sys.modules["socket"]
 
 modem = wip.Modem(wip.tcp_stream("127.0.0.1", int(os.getenv("WIPSIM_PORT"))), timeout=10,
                   guard_time=float(os.getenv("WIPSIM_GUARD")))
@@ -25,16 +25,6 @@ sys.modules["socket"] = modem.socket_module()
 from umqtt import robust  # noqa: E402
 
 robust.MQTTClient.DELAY = 0.2  # seconds between reconnect attempts
-
-
-def control(line):
-    s = host_socket.socket()
-    s.settimeout(10)
-    s.connect(host_socket.getaddrinfo("127.0.0.1", int(os.getenv("WIPSIM_CONTROL_PORT")))[0][-1])
-    s.write(line.encode() + b"\n")
-    reply = s.readline().strip().decode()
-    s.close()
-    return reply
 
 
 def observed(topic, payload, seconds=10):
