@@ -212,26 +212,26 @@ def test_udp_forged_lines_both_directions(rmodem):
         peer.close()
 
 
-def test_ok_flood_while_leaving_data_mode_leaks_no_command_to_the_peer(rmodem):
-    """A peer streaming CR LF OK CR LF while the driver sends "+++" (Appendix B hazard).
+OK_UNIT = b"\r\nOK\r\n"
 
-    Whatever the parser decides, the peer must never receive a command line, and every
-    byte it sent must reach the app exactly once.
-    """
-    stop = threading.Event()
-    unit = b"\r\nOK\r\n"
-    FLOOD_UNITS = 256 * 1024  # 1.5 MB  # noqa: N806
 
-    def flood(peer, conn, index):
+def ok_flood(stop, burst, pause=0.0, limit=None):
+    """A TcpPeer handler streaming CR LF OK CR LF to the app, `burst` units per send and
+    `pause` s between sends, until `stop` is set or `limit` units went out; then it
+    half-closes. It records what it receives; `peer.sent_units` counts the units sent."""
+
+    def handler(peer, conn, index):
         peer.sent_units = 0
 
         def sender():
-            while not stop.is_set() and peer.sent_units < FLOOD_UNITS:
+            while not stop.is_set() and (limit is None or peer.sent_units < limit):
                 try:
-                    conn.sendall(unit * 256)
+                    conn.sendall(OK_UNIT * burst)
                 except OSError:
                     break
-                peer.sent_units += 256
+                peer.sent_units += burst
+                if pause:
+                    time.sleep(pause)
             conn.shutdown(socket.SHUT_WR)
 
         threading.Thread(target=sender, daemon=True).start()
@@ -241,7 +241,18 @@ def test_ok_flood_while_leaving_data_mode_leaks_no_command_to_the_peer(rmodem):
                 break
             peer.received[index] += data
 
-    peer = TcpPeer(flood)
+    return handler
+
+
+def test_ok_flood_while_leaving_data_mode_leaks_no_command_to_the_peer(rmodem):
+    """A peer streaming CR LF OK CR LF while the driver sends "+++" (Appendix B hazard).
+
+    Whatever the parser decides, the peer must never receive a command line, and every
+    byte it sent must reach the app exactly once.
+    """
+    stop = threading.Event()
+    unit = OK_UNIT
+    peer = TcpPeer(ok_flood(stop, burst=256, limit=256 * 1024))  # 1.5 MB
     try:
         s = rmodem.socket(wip.SOCK_STREAM)
         s.settimeout(TIMEOUT)
@@ -373,29 +384,8 @@ def test_simulator_refuses_non_loopback_destinations(rmodem, host):
 def test_paced_ok_flood_cannot_desync_the_driver(rmodem):
     """A peer trickles CR LF OK CR LF so that some is always in flight when "+++" goes out."""
     stop = threading.Event()
-    unit = b"\r\nOK\r\n"
-
-    def flood(peer, conn, index):
-        peer.sent_units = 0
-
-        def sender():
-            while not stop.is_set():
-                try:
-                    conn.sendall(unit * 64)
-                except OSError:
-                    break
-                peer.sent_units += 64
-                time.sleep(0.002)
-            conn.shutdown(socket.SHUT_WR)
-
-        threading.Thread(target=sender, daemon=True).start()
-        while True:
-            data = conn.recv(65536)
-            if not data:
-                break
-            peer.received[index] += data
-
-    peer = TcpPeer(flood)
+    unit = OK_UNIT
+    peer = TcpPeer(ok_flood(stop, burst=64, pause=0.002))
     try:
         s = rmodem.socket(wip.SOCK_STREAM)
         s.settimeout(TIMEOUT)
