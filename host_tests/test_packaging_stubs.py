@@ -3,7 +3,7 @@
 Read with `ast`, so MicroPython-only code (viper, const) needs no importing:
 * a module's public names: top-level def/class/assignments without a leading underscore
   (not those in try/except blocks: platform fallbacks such as `const` or `ticks_ms` on
-  CPython), the package's re-exports (`from .x import A as A`), and the names a module
+  CPython), re-exports (`from .x import A as A`), and the names a module
   `__getattr__` serves from its `_LAZY` table (see `wip.modem._lookup`);
 * a public class's public members: its methods and class attributes, plus the methods its
   `__getattr__` serves from the class's `_ELSEWHERE` table, which the stub class must
@@ -96,7 +96,7 @@ def instance_attributes(cls):
 def module_api(name):
     """{public name: ClassDef or None} that module `name` defines (or exports)."""
     tree = ast.parse((WIP_DIR / f"{name}.py").read_text())
-    api = top_level(tree, with_imports=name == "__init__")
+    api = top_level(tree, with_imports=True)
     api.update(dict.fromkeys(table_names(tree.body, "_LAZY")))
     return api
 

@@ -19,8 +19,8 @@ from .errors import WipError as WipError
 from .modem import Modem as Modem
 from .modem import _lookup
 
-# The socket constants, the same values as in wip.socket (defined twice so that `import wip`
-# does not load wip.socket: RAM).
+# The socket constants (here, not in wip.socket, which re-exports them: `import wip` does not
+# load wip.socket, RAM).
 AF_INET = 2
 SOCK_STREAM = 1
 SOCK_DGRAM = 2

@@ -22,24 +22,24 @@ except ImportError:  # CPython
     from ._compat import const
 
 
+# The socket constants are the package's (wip/__init__ defines them, so `import wip` does not
+# load this module), re-exported for `from wip.socket import SOCK_STREAM`.
+from . import AF_INET as AF_INET
+from . import IP_TOS as IP_TOS
+from . import IP_TTL as IP_TTL
+from . import IPPROTO_IP as IPPROTO_IP
+from . import IPPROTO_TCP as IPPROTO_TCP
+from . import IPPROTO_UDP as IPPROTO_UDP
+from . import SHUT_RD as SHUT_RD
+from . import SHUT_RDWR as SHUT_RDWR
+from . import SHUT_WR as SHUT_WR
+from . import SO_REUSEADDR as SO_REUSEADDR
+from . import SOCK_DGRAM as SOCK_DGRAM
+from . import SOCK_STREAM as SOCK_STREAM
+from . import SOL_SOCKET as SOL_SOCKET
+from . import TCP_NODELAY as TCP_NODELAY
 from .errors import WipError
 from .modem import _call, _lookup
-
-# Also defined in wip/__init__ (same values), so `import wip` does not load this module.
-AF_INET = 2
-SOCK_STREAM = 1
-SOCK_DGRAM = 2
-IPPROTO_IP = 0
-IPPROTO_TCP = 6
-IPPROTO_UDP = 17
-SOL_SOCKET = 1
-SO_REUSEADDR = 2
-TCP_NODELAY = 1
-IP_TOS = 1
-IP_TTL = 2
-SHUT_RD = 0
-SHUT_WR = 1
-SHUT_RDWR = 2
 
 _P_UDP = const(1)
 _P_TCP = const(2)
