@@ -9,6 +9,7 @@ OK arrives while the driver is not looking; it must still end data mode, and no 
 may reach the socket.
 """
 
+import socket
 import sys
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import wip  # noqa: E402
-from test_fault_support import TcpPeer, payload, recv_exactly  # noqa: E402
+from test_fault_support import OK_UNIT, TcpPeer, payload, recv_exactly  # noqa: E402
 
 GUARD = 0.05
 
@@ -30,11 +31,14 @@ class StallingStream:
     def __init__(self, inner):
         self.inner = inner
         self.where = None
+        self.before = None
         self.stalls = 0
         self._stall_read = False
 
-    def arm(self, where):
+    def arm(self, where, before=None):
+        """Stall after the next "+++"; call before() just before it is written."""
         self.where = where
+        self.before = before
 
     def _stall(self):
         self.where = None
@@ -42,6 +46,8 @@ class StallingStream:
         time.sleep(1.5 * GUARD)
 
     def write(self, data):
+        if self.where and self.before and bytes(data) == b"+++":
+            self.before()
         n = self.inner.write(data)
         if self.where and bytes(data) == b"+++":
             if self.where == "write":
@@ -85,3 +91,58 @@ def test_a_stall_around_the_escape_keeps_the_ok_out_of_the_data(sim_factory, whe
             assert recv_exactly(s, len(tail)) == tail  # nothing of an OK in between
     finally:
         peer.close()
+
+
+def test_a_stall_with_ok_lines_in_flight_keeps_every_byte(sim_factory):
+    """OK lines on the wire when "+++" goes out, and the host stalled 1.5 G in its next read.
+
+    Just before each "+++" the peer sends 2048 CR LF OK CR LF units and they reach the host's
+    side of the wire; the module sent them before the "+++", so they are payload (§3.9), yet
+    the driver reads them after the 0.9 G window, spelling the OK again and again (Appendix
+    B). Only the last OK before the line goes quiet is the module's: every unit must reach
+    the app, and no command the peer.
+    """
+    sim = sim_factory(guard_time=GUARD)
+    stream = StallingStream(wip.tcp_stream("127.0.0.1", sim.port))
+    modem = wip.Modem(stream, timeout=5, guard_time=GUARD)
+    modem.start()
+    modem.gprs("internet")
+    peer = TcpPeer(record)
+    units = 0
+
+    def send_ok_lines():
+        nonlocal units
+        peer.conns[0].sendall(OK_UNIT * 2048)
+        units += 2048
+        time.sleep(0.02)  # on the wire before the "+++" (the module holds back after it)
+
+    try:
+        with modem.socket() as s:
+            s.settimeout(5)
+            s.connect(("127.0.0.1", peer.port))
+            got = bytearray()
+            for round_ in range(3):
+                s.sendall(b"x")  # mapped
+                stream.arm("read", before=send_ok_lines)
+                assert modem.command("AT") == []
+                assert stream.stalls == round_ + 1
+            peer.conns[0].shutdown(socket.SHUT_WR)
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+        assert bytes(peer.received[0]) == b"xxx", "a command reached the peer"
+        assert len(got) == len(OK_UNIT) * units
+        assert got == OK_UNIT * units
+    finally:
+        peer.close()
+
+
+def record(peer, conn, index):
+    """TcpPeer handler: keep what the app sends, send nothing by itself."""
+    while True:
+        data = conn.recv(65536)
+        if not data:
+            break
+        peer.received[index] += data

@@ -212,3 +212,35 @@ def env_int(name, default):
         return int(os.environ.get(name, default))
     except ValueError:
         return default
+
+
+OK_UNIT = b"\r\nOK\r\n"
+
+
+def ok_flood(stop, burst, pause=0.0, limit=None):
+    """A TcpPeer handler streaming CR LF OK CR LF to the app, `burst` units per send and
+    `pause` s between sends, until `stop` is set or `limit` units went out; then it
+    half-closes. It records what it receives; `peer.sent_units` counts the units sent."""
+
+    def handler(peer, conn, index):
+        peer.sent_units = 0
+
+        def sender():
+            while not stop.is_set() and (limit is None or peer.sent_units < limit):
+                try:
+                    conn.sendall(OK_UNIT * burst)
+                except OSError:
+                    break
+                peer.sent_units += burst
+                if pause:
+                    time.sleep(pause)
+            conn.shutdown(socket.SHUT_WR)
+
+        threading.Thread(target=sender, daemon=True).start()
+        while True:
+            data = conn.recv(65536)
+            if not data:
+                break
+            peer.received[index] += data
+
+    return handler

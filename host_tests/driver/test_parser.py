@@ -17,7 +17,8 @@ OK, ERR, LINE, CONN, ETX, SHUT = (P.EV_OK, P.EV_ERROR, P.EV_LINE, P.EV_CONNECT, 
 def run(wire, *, kind=P.KIND_TCP, escaping_at=None, seed=0, dcap=None, line_size=256):
     """Feed wire in random chunks; return the events with data merged into ("data", bytes).
 
-    escaping_at: offset in wire at which the modem would have sent "+++".
+    escaping_at: offset in wire at which the modem would have sent "+++". The line goes
+    quiet at the end of wire: a pending OK candidate is settled there as the modem does.
     """
     rnd = random.Random(seed)
     p = P.Parser(line_size)
@@ -48,10 +49,32 @@ def run(wire, *, kind=P.KIND_TCP, escaping_at=None, seed=0, dcap=None, line_size
                 out.append((LINE, p.text))
             elif ev == ERR:
                 out.append((ERR, p.code))
-            elif ev != P.EV_NONE:
+            elif ev not in (P.EV_NONE, P.EV_MAYBE_OK):
                 out.append((ev,))
         pos = cut
+    if p.after >= 0:
+        settle(p, out)
     return out, p
+
+
+def settle(p, out):
+    """The modem's settling of a candidate OK: its bytes and what followed leave the payload,
+    OK is the event, what followed it is parsed as AT lines."""
+    data = out.pop()[1]
+    assert len(data) >= p.after
+    tail = data[len(data) - p.after + 6:]
+    if len(data) > p.after:
+        out.append(("data", data[:len(data) - p.after]))
+    out.append((OK,))
+    p.reset()
+    i = 0
+    while i < len(tail):
+        ev = p.feed(tail, i, len(tail), None, 0, 0)
+        i = p.pos
+        if ev == LINE:
+            out.append((LINE, p.text))
+        elif ev != P.EV_NONE:
+            out.append((ev,))
 
 
 SEEDS = range(25)
@@ -158,6 +181,20 @@ def test_payload_in_flight_after_escape(seed):
     assert events == [(CONN,), ("data", b"head\x03\r\nO\r\n\rOK\r\r\nOK\n\x10\r"), (OK,),
                       (LINE, "+WIPDATA: 2,1,3")]
     assert p.mode == P.MODE_AT
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_ok_lines_in_flight_are_payload_up_to_the_last_one(seed):
+    # Appendix B: payload still in flight can spell CR LF OK CR LF, and even end in half of
+    # it, which the module's OK then completes; only the last OK before the line goes quiet
+    # is the module's.
+    inflight = b"\r\nOK\r\n" * 3 + b"x\r\nOK\r\n\r\nOK"
+    wire = b"\r\nCONNECT\r\nhead"
+    esc = len(wire)
+    wire += inflight + b"\r\nOK\r\n\r\n+WIPDATA: 2,1,3\r\n"
+    events, p = run(wire, escaping_at=esc, seed=seed)
+    assert events == [(CONN,), ("data", b"head" + inflight), (OK,), (LINE, "+WIPDATA: 2,1,3")]
+    assert p.mode == P.MODE_AT and not p.escaping
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -17,9 +17,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import wip  # noqa: E402
 from test_fault_support import (  # noqa: E402
     GUARD,
+    OK_UNIT,
     RecordingStream,
     TcpPeer,
     UdpPeer,
+    ok_flood,
     recv_exactly,
 )
 
@@ -210,38 +212,6 @@ def test_udp_forged_lines_both_directions(rmodem):
         rmodem.command("AT")
     finally:
         peer.close()
-
-
-OK_UNIT = b"\r\nOK\r\n"
-
-
-def ok_flood(stop, burst, pause=0.0, limit=None):
-    """A TcpPeer handler streaming CR LF OK CR LF to the app, `burst` units per send and
-    `pause` s between sends, until `stop` is set or `limit` units went out; then it
-    half-closes. It records what it receives; `peer.sent_units` counts the units sent."""
-
-    def handler(peer, conn, index):
-        peer.sent_units = 0
-
-        def sender():
-            while not stop.is_set() and (limit is None or peer.sent_units < limit):
-                try:
-                    conn.sendall(OK_UNIT * burst)
-                except OSError:
-                    break
-                peer.sent_units += burst
-                if pause:
-                    time.sleep(pause)
-            conn.shutdown(socket.SHUT_WR)
-
-        threading.Thread(target=sender, daemon=True).start()
-        while True:
-            data = conn.recv(65536)
-            if not data:
-                break
-            peer.received[index] += data
-
-    return handler
 
 
 def test_ok_flood_while_leaving_data_mode_leaks_no_command_to_the_peer(rmodem):

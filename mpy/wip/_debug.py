@@ -5,7 +5,7 @@ Functions take the Modem first; the Modem calls them through ``wip.modem._call``
 
 from .parser import split_fields, unquote
 
-_EV_NAMES = ("", "", "OK", "ERROR", "CONNECT", "[ETX]", "SHUTDOWN")
+_EV_NAMES = ("", "", "OK", "ERROR", "CONNECT", "[ETX]", "SHUTDOWN", "OK?")
 
 
 def _trace(m, direction, text):
@@ -26,7 +26,7 @@ def _trace_feed(m, ev, dst, dpos):
         _trace(m, "<<", dst[dpos:p.dpos])
     if ev == 1:  # EV_LINE
         _trace(m, "<", p.text)
-    elif ev:
+    elif ev and (ev != 7 or p.after == 6):  # 7: EV_MAYBE_OK, once per candidate
         _trace(m, "<", _EV_NAMES[ev] + (" %d" % p.code if ev == 3 else ""))  # 3: EV_ERROR
 
 

@@ -80,6 +80,7 @@ _EV_ERROR = const(3)
 _EV_CONNECT = const(4)
 _EV_ETX = const(5)
 _EV_SHUTDOWN = const(6)
+_EV_MAYBE_OK = const(7)
 _MODE_AT = const(0)
 _MODE_DATA = const(1)
 _P_UDP = const(1)
@@ -435,6 +436,13 @@ class Modem:
         leaves just the bytes already on the wire). Both ends of that window are taken
         where a late wake-up of this thread can only shift bytes to the later side.
         Margin G + max(10 ms, G / 10): scheduling and clock differences.
+
+        A CR LF OK CR LF found then is a candidate, as the payload still on the wire can
+        spell it too (Appendix B). It is the module's OK once the line has stayed quiet for
+        max(20 ms, G / 5) after it: the module sends only URC lines after its OK, while the
+        rest of the payload in flight follows at once, and a later OK makes the earlier one
+        payload. (The wire ends less than 0.1 G before the OK: what is read after the window
+        was sent before the first "+" arrived, and the OK G after the last one.)
         """
         ch = self._mapped
         if ch is None:
@@ -466,15 +474,43 @@ class Modem:
             if self._mapped is not ch:
                 return
             p.escaping = True
-            t = self._deadline(2 * g + 1000)
+            end = t = self._deadline(2 * g + 1000)
             while self._mapped is ch:
-                if self._pump(t) == _EV_NONE:
-                    break
+                ev = self._pump(t)
+                if p.after < 0:
+                    if ev == _EV_NONE:
+                        break  # no OK in time
+                    t = end
+                elif ev == _EV_MAYBE_OK:  # input goes on: the quiet time starts again
+                    t = ticks_add(ticks_ms(), max(20, g // 5))
+                else:  # quiet since the candidate: the module's OK
+                    self._settle(ch, p.after)
             if self._mapped is not ch:
                 return
             p.escaping = False
         if not self.resync():  # "+++" unanswered, "AT" answered: left data mode unseen
             _call(self, "_setup", "_rebooted", ch)
+
+    def _settle(self, ch, n):
+        """The candidate OK was the module's (D62): AT mode. The n bytes the parser wrote since
+        it began (the OK, then what followed it: URCs) leave the payload; what followed is
+        parsed again as AT lines."""
+        if self.debug:
+            _call(self, "_debug", "_trace", "<", "OK (the last OK? was the module's)")
+        self._parser.reset()
+        self._mapped = None
+        ch._unmapped(0)
+        if ch.proto == _KIND_FILE:  # (its payload is dropped anyway, D52)
+            return
+        ch.p1 -= n
+        n -= 6
+        if n > 0:
+            rx = self._rx
+            if n > len(rx):
+                n = len(rx)
+            rx[0:n] = memoryview(ch.pbuf)[ch.p1 + 6:ch.p1 + 6 + n]
+            self._rpos = 0
+            self._rend = n
 
     @property
     def mapped(self):

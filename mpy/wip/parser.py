@@ -22,8 +22,15 @@ Modes (spec §1.3):
   * ``KIND_FILE``: end of the file; the final result follows in AT mode (D49).
 
 * ``escaping``: set by the modem once it has sent a guarded ``+++`` (D62). Payload still in
-  flight is decoded byte by byte while ``CR LF OK CR LF`` is looked for (Appendix B); the
-  match ends data mode with ``EV_OK``.
+  flight is decoded byte by byte while ``CR LF OK CR LF`` is looked for (Appendix B). A match
+  is only a candidate: payload in flight can spell it too (the module does not escape CR,
+  LF, O or K). Every byte goes to the destination as payload; on a match ``EV_MAYBE_OK`` is
+  returned and ``after`` counts the bytes written since the candidate began (its six
+  included; -1: no candidate). ``EV_MAYBE_OK`` comes again each time the source runs out
+  while a candidate is pending. A later match (overlapping ones too) replaces it; an ETX
+  drops it (the module sends none after its OK). The modem settles it once the line stays
+  quiet: it takes the last ``after`` bytes back out of the payload, calls ``reset()`` (AT
+  mode) and parses what followed the OK as lines.
 """
 
 from array import array
@@ -43,6 +50,7 @@ _EV_ERROR = const(3)  # self.code: the +CME ERROR code, or -1 for a plain ERROR
 _EV_CONNECT = const(4)  # data mode starts with the next byte
 _EV_ETX = const(5)  # unescaped ETX (datagram end, TCP shutdown/reset, end of file)
 _EV_SHUTDOWN = const(6)  # "SHUTDOWN" after an ETX on a TCP mapping (D53)
+_EV_MAYBE_OK = const(7)  # escaping: a CR LF OK CR LF candidate is pending (see `after`)
 
 _MODE_AT = const(0)
 _MODE_DATA = const(1)
@@ -79,6 +87,7 @@ class Parser:
         self.code = 0
         self.text = ""
         self._match = 0  # bytes of CR LF OK CR LF matched while escaping
+        self.after = -1  # escaping: bytes written since the candidate OK began, or -1
         self._eat_lf = False  # data mode starts after the LF of "CONNECT\r\n" (§1.4)
 
     def reset(self):
@@ -87,6 +96,7 @@ class Parser:
         self.mode = _MODE_AT
         self.escaping = False
         self._match = 0
+        self.after = -1
         self._eat_lf = False
         self.st[_ST_ESC] = self.st[_ST_POS] = self.st[_ST_ETX] = 0
 
@@ -128,50 +138,48 @@ class Parser:
         return _EV_ETX
 
     def _feed_escaping(self, src, pos, end, buf, dpos, stop):
-        # Slow path for the short window between "+++" and its OK (Appendix B, D62).
+        # Slow path for the short window between "+++" and its OK (Appendix B, D62). Every
+        # byte is payload until the modem settles a candidate; _match counts the bytes of
+        # CR LF OK CR LF just written (on a mismatch only a CR can start it again).
         st = self.st
         seq = b"\r\nOK\r\n"
-        while pos < end and stop - dpos > 6:
+        m = self._match
+        after = self.after
+        while pos < end and dpos < stop:
             b = src[pos]
             pos += 1
-            m = self._match
-            if st[_ST_ESC]:  # (a DLE is only taken while nothing is matched: m == 0)
+            if st[_ST_ESC]:  # an escaped byte: payload, never part of the module's OK
                 st[_ST_ESC] = 0
-                buf[dpos] = b
-                dpos += 1
-                continue
-            if b == seq[m]:
-                m += 1
-                if m == 6:
-                    self._match = 0
-                    self.mode = _MODE_AT
-                    self.escaping = False
-                    st[_ST_ESC] = st[_ST_POS] = st[_ST_ETX] = 0
-                    self.pos = pos
-                    self.dpos = dpos
-                    return _EV_OK
-                self._match = m
-                continue
-            if m:  # what matched so far was payload after all
-                for i in range(m):
-                    buf[dpos] = seq[i]
-                    dpos += 1
-                self._match = 0
-                if b == seq[0]:
-                    self._match = 1
-                    continue
-            if b == _DLE:
+                m = 0
+            elif b == _DLE:
                 st[_ST_ESC] = 1
-            elif b == _ETX:
+                m = 0
+                continue
+            elif b == _ETX:  # the module sends none after its OK: no candidate
+                self._match = 0
+                self.after = -1
                 self.pos = pos
                 self.dpos = dpos
                 return self._on_etx()
+            elif b == seq[m]:
+                m += 1
             else:
-                buf[dpos] = b
-                dpos += 1
+                m = 1 if b == _CR else 0
+            buf[dpos] = b
+            dpos += 1
+            if after >= 0:
+                after += 1
+            if m == 6:  # its CR LF may begin the next one
+                self._match = 2
+                self.after = 6
+                self.pos = pos
+                self.dpos = dpos
+                return _EV_MAYBE_OK
+        self._match = m
+        self.after = after
         self.pos = pos
         self.dpos = dpos
-        return _EV_NONE
+        return _EV_MAYBE_OK if after >= 0 and pos == end else _EV_NONE
 
     def _feed_lines(self, src, pos, end):
         line = self.line
@@ -285,6 +293,7 @@ def __getattr__(name):
     the driver's own modules use const() copies).
     """
     table = (" EV_NONE=0 EV_LINE=1 EV_OK=2 EV_ERROR=3 EV_CONNECT=4 EV_ETX=5 EV_SHUTDOWN=6"
+             " EV_MAYBE_OK=7"
              " MODE_AT=0 MODE_DATA=1 MODE_AFTER_ETX=2 KIND_TCP=2 KIND_UDP=1 KIND_FILE=4"
              " ERROR_PLAIN=-1 ")
     i = table.find(" %s=" % name)
