@@ -11,8 +11,10 @@ How the socket API maps onto the AT model (spec §1.2, §2.3, §2.7, §3):
   connection it accepted are closed (D31). UDP sockets take the lowest free UDP index (1-8).
 * **Data mode.** Reading or writing a socket maps it (``AT+WIPDATA=p,i,1``, continuous mode);
   it stays mapped while the app keeps using it. Using another socket, or any AT command,
-  leaves data mode first: guard silence, ``+++``, guard silence, ``OK`` (D62). Payload bytes
-  still arriving before that ``OK`` are kept in the socket's pending buffer, never dropped.
+  leaves data mode first: guard silence, ``+++``, guard silence, ``OK`` (D62), and then
+  max(20 ms, G / 5) of quiet that tells the module's ``OK`` from payload spelling it (see
+  ``_leave``). Payload bytes still arriving before that ``OK`` are kept in the socket's
+  pending buffer, never dropped.
   Outgoing payload is encoded with ``escape_more`` so a ``+++`` in the data can never be
   taken for the escape, and 'T'/'t' are DLE-escaped too so payload still in flight when the
   module drops to AT mode by itself can never spell a command. Transparent mode is not used.
