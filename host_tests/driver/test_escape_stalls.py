@@ -19,7 +19,13 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import wip  # noqa: E402
-from test_fault_support import OK_UNIT, TcpPeer, payload, recv_exactly  # noqa: E402
+from test_fault_support import (  # noqa: E402
+    OK_UNIT,
+    TcpPeer,
+    payload,
+    recv_exactly,
+    recv_to_eof,
+)
 
 GUARD = 0.05
 
@@ -107,7 +113,7 @@ def test_a_stall_with_ok_lines_in_flight_keeps_every_byte(sim_factory):
     modem = wip.Modem(stream, timeout=5, guard_time=GUARD)
     modem.start()
     modem.gprs("internet")
-    peer = TcpPeer(record)
+    peer = TcpPeer(TcpPeer.record)
     units = 0
 
     def send_ok_lines():
@@ -127,22 +133,10 @@ def test_a_stall_with_ok_lines_in_flight_keeps_every_byte(sim_factory):
                 assert modem.command("AT") == []
                 assert stream.stalls == round_ + 1
             peer.conns[0].shutdown(socket.SHUT_WR)
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                got += chunk
+            got += recv_to_eof(s)
         assert bytes(peer.received[0]) == b"xxx", "a command reached the peer"
         assert len(got) == len(OK_UNIT) * units
         assert got == OK_UNIT * units
     finally:
         peer.close()
 
-
-def record(peer, conn, index):
-    """TcpPeer handler: keep what the app sends, send nothing by itself."""
-    while True:
-        data = conn.recv(65536)
-        if not data:
-            break
-        peer.received[index] += data

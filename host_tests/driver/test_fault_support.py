@@ -80,6 +80,15 @@ class TcpPeer:
         conn.shutdown(socket.SHUT_WR)
 
     @staticmethod
+    def record(peer, conn, index):
+        """A handler that keeps what the app sends and sends nothing by itself."""
+        while True:
+            data = conn.recv(65536)
+            if not data:
+                break
+            peer.received[index] += data
+
+    @staticmethod
     def sink(peer, conn, index):
         while True:
             data = conn.recv(65536)
@@ -193,6 +202,16 @@ class Elapsed:
         return False
 
 
+def recv_to_eof(sock):
+    """Everything a driver socket delivers until the peer's EOF."""
+    out = bytearray()
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return bytes(out)
+        out += chunk
+
+
 def recv_exactly(sock, size, deadline_s=10.0):
     """Read exactly ``size`` bytes from a driver socket, or fewer if it reports EOF."""
     out = bytearray()
@@ -237,10 +256,6 @@ def ok_flood(stop, burst, pause=0.0, limit=None):
             conn.shutdown(socket.SHUT_WR)
 
         threading.Thread(target=sender, daemon=True).start()
-        while True:
-            data = conn.recv(65536)
-            if not data:
-                break
-            peer.received[index] += data
+        TcpPeer.record(peer, conn, index)
 
     return handler

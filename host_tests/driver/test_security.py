@@ -23,6 +23,7 @@ from test_fault_support import (  # noqa: E402
     UdpPeer,
     ok_flood,
     recv_exactly,
+    recv_to_eof,
 )
 
 from host_tests.servers import ftp_server  # noqa: E402,F401 - pytest fixture
@@ -153,11 +154,7 @@ def _forging_peer(chunks):
         for chunk in chunks:
             conn.sendall(chunk)
             time.sleep(0.02)
-        while True:
-            data = conn.recv(65536)
-            if not data:
-                break
-            peer.received[index] += data
+        TcpPeer.record(peer, conn, index)
 
     return handler
 
@@ -237,11 +234,7 @@ def test_ok_flood_while_leaving_data_mode_leaks_no_command_to_the_peer(rmodem):
                 errors.append(exc)
         time.sleep(0.3)
         assert bytes(peer.received[0]) == b"", (errors, bytes(peer.received[0][:200]))
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            got += chunk
+        got += recv_to_eof(s)
         assert bytes(peer.received[0]) == b"", "the peer received bytes the app never sent"
         assert len(got) == peer.sent_units * len(unit)
         assert got == unit * peer.sent_units
