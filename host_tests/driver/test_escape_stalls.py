@@ -113,7 +113,7 @@ def test_a_stall_with_ok_lines_in_flight_keeps_every_byte(sim_factory):
     modem = wip.Modem(stream, timeout=5, guard_time=GUARD)
     modem.start()
     modem.gprs("internet")
-    peer = TcpPeer(TcpPeer.record)
+    peer = TcpPeer(TcpPeer.sink)
     units = 0
 
     def send_ok_lines():

@@ -80,16 +80,8 @@ class TcpPeer:
         conn.shutdown(socket.SHUT_WR)
 
     @staticmethod
-    def record(peer, conn, index):
-        """A handler that keeps what the app sends and sends nothing by itself."""
-        while True:
-            data = conn.recv(65536)
-            if not data:
-                break
-            peer.received[index] += data
-
-    @staticmethod
     def sink(peer, conn, index):
+        """Keep what the app sends, send nothing; `closed` is set at the app's EOF."""
         while True:
             data = conn.recv(65536)
             if not data:
@@ -256,6 +248,6 @@ def ok_flood(stop, burst, pause=0.0, limit=None):
             conn.shutdown(socket.SHUT_WR)
 
         threading.Thread(target=sender, daemon=True).start()
-        TcpPeer.record(peer, conn, index)
+        TcpPeer.sink(peer, conn, index)
 
     return handler

@@ -154,7 +154,7 @@ def _forging_peer(chunks):
         for chunk in chunks:
             conn.sendall(chunk)
             time.sleep(0.02)
-        TcpPeer.record(peer, conn, index)
+        TcpPeer.sink(peer, conn, index)
 
     return handler
 
