@@ -11,10 +11,10 @@ How the socket API maps onto the AT model (spec §1.2, §2.3, §2.7, §3):
   connection it accepted are closed (D31). UDP sockets take the lowest free UDP index (1-8).
 * **Data mode.** Reading or writing a socket maps it (``AT+WIPDATA=p,i,1``, continuous mode);
   it stays mapped while the app keeps using it. Using another socket, or any AT command,
-  leaves data mode first: guard silence, ``+++``, guard silence, ``OK`` (D62), and then
-  max(20 ms, G / 5) of quiet that tells the module's ``OK`` from payload spelling it (see
-  ``_leave``). Payload bytes still arriving before that ``OK`` are kept in the socket's
-  pending buffer, never dropped.
+  leaves data mode first: guard silence, ``+++``, guard silence, ``OK`` (D62), and, if
+  payload was still arriving after the ``+++``, max(20 ms, G / 5) of quiet that tells the
+  module's ``OK`` from payload spelling it (see ``_leave``). Payload bytes still arriving
+  before that ``OK`` are kept in the socket's pending buffer, never dropped.
   Outgoing payload is encoded with ``escape_more`` so a ``+++`` in the data can never be
   taken for the escape, and 'T'/'t' are DLE-escaped too so payload still in flight when the
   module drops to AT mode by itself can never spell a command. Transparent mode is not used.
@@ -444,7 +444,9 @@ class Modem:
         max(20 ms, G / 5) after it: the module sends only URC lines after its OK, while the
         rest of the payload in flight follows at once, and a later OK makes the earlier one
         payload. (The wire ends less than 0.1 G before the OK: what is read after the window
-        was sent before the first "+" arrived, and the OK G after the last one.)
+        was sent before the first "+" arrived, and the OK G after the last one.) When the
+        window brought nothing and the line is empty at its end, the first OK is taken at
+        once: nothing can be in flight.
         """
         ch = self._mapped
         if ch is None:
@@ -466,15 +468,24 @@ class Modem:
             if self.debug:
                 _call(self, "_debug", "_trace", ">", "+++")
             self._write(b"+++")
+            sock = ch.proto != _KIND_FILE
+            held = ch.p1 - ch.p0 if sock else 0
+            heard = False
             # Counted from before the write() that took the last "+": the "+++" left then or
             # later, so its OK cannot arrive before the window ends, however late this thread
             # got the CPU back after write() (timed from after it, the OK once came in as
             # payload).
             t = ticks_add(self._tx_t0, g * 9 // 10)
             while self._mapped is ch and self._left(t):
-                self._pump(t, True)
+                if self._pump(t, True) != _EV_NONE:
+                    heard = True
             if self._mapped is not ch:
                 return
+            # Nothing came in the window and a read now finds nothing: no payload is left on
+            # the wire (the module holds back after the first "+", §3.9), so the first OK
+            # needs no quiet time.
+            idle = (sock and not heard and ch.p1 - ch.p0 == held and not p.st[0]
+                    and self._rpos == self._rend and not self._fill(t))
             p.escaping = True
             end = t = self._deadline(2 * g + 1000)
             while self._mapped is ch:
@@ -483,6 +494,8 @@ class Modem:
                     if ev == _EV_NONE:
                         break  # no OK in time
                     t = end
+                elif idle:
+                    self._settle(ch, p.after)
                 elif ev == _EV_MAYBE_OK:  # input goes on: the quiet time starts again
                     t = ticks_add(ticks_ms(), max(20, g // 5))
                 else:  # quiet since the candidate: the module's OK
