@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from host_tests.servers import free_port, wait_for_port
+from tools.wipsim.process import stop_process
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 
@@ -56,13 +57,8 @@ class Mosquitto:
         raise RuntimeError("mosquitto did not start:\n" + self.log_path.read_text())
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        if self.proc is not None:
+            stop_process(self.proc)
         if getattr(self, "_log", None):
             self._log.close()
             self._log = None
